@@ -1,0 +1,92 @@
+/* plog-test-util.c: helpers shared by the tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "plog-test-util.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+char *
+plog_test_make_tmpdir (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("plog-test-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+void
+plog_test_rm_rf (const char *path)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  if (path == NULL)
+    return;
+  /* A sanity check: never remove anything outside the temporary directory. */
+  g_assert_true (g_str_has_prefix (path, g_get_tmp_dir ()));
+
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_unlink (path);
+      return;
+    }
+  g_chmod (path, 0700);
+  dir = g_dir_open (path, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      plog_test_rm_rf (child);
+    }
+  g_rmdir (path);
+}
+
+GBytes *
+plog_test_bytes (const char *str)
+{
+  return g_bytes_new (str, strlen (str));
+}
+
+static void
+collect_cb (PlogOp   *op,
+            gpointer  user_data)
+{
+  g_ptr_array_add (user_data, plog_op_ref (op));
+}
+
+GPtrArray *
+plog_test_replay_all (PlogLogger *logger,
+                      GError    **error)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
+
+  if (!plog_logger_play (logger, collect_cb, ops, NULL, error))
+    return NULL;
+  return g_steal_pointer (&ops);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+GPtrArray *
+plog_test_list_files (const char *path,
+                      const char *suffix)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (suffix == NULL || g_str_has_suffix (name, suffix))
+      g_ptr_array_add (names, g_build_filename (path, name, NULL));
+  g_ptr_array_sort (names, compare_names);
+  return g_steal_pointer (&names);
+}
