@@ -1,0 +1,361 @@
+/* plog-compactor.c: the thread that merges logs into snapshots
+ *
+ * One thread per logger, started on the first request, runs every
+ * compaction, automatic or explicit, one at a time: it rotates the writer
+ * to a fresh log (dumps go on into it), reads the newest snapshot and the
+ * closed logs below the new snapshot's number as raw records into a
+ * PlogState, writes the snapshot as a temporary file, syncs and renames
+ * it, syncs the directory, and only then removes the files it covers.
+ * Requests that arrive while one runs are served together by the next.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "plog-compactor-private.h"
+#include "plog-cursor-private.h"
+#include "plog-error.h"
+#include "plog-state-private.h"
+
+#define WRITE_BUFFER_SIZE (256 * 1024)
+#define RETRY_USEC        G_TIME_SPAN_SECOND
+
+struct _PlogCompactor
+{
+  PlogDirectory           *dir;          /* (owned) */
+  PlogWriter              *writer;       /* (unowned): outlives us */
+  PlogCompactorLandedFunc  landed;
+  gpointer                 user_data;
+  GDestroyNotify           destroy;
+
+  GMutex                   lock;
+  GCond                    cond;
+  /* Guarded by @lock. */
+  GThread                 *thread;       /* (owned) (nullable) */
+  GPtrArray               *pending;      /* (owned) of GTask */
+  gboolean                 running;
+  gboolean                 quit;
+  gint64                   retry_after;  /* no automatic run before */
+  int                      auto_requested;  /* (atomic) */
+};
+
+typedef struct
+{
+  int          fd;
+  const char  *path;
+  guint8      *buf;
+  gsize        len;
+  GError     **error;
+} SnapshotWriter;
+
+static gboolean
+snapshot_write_record (const guint8 *record,
+                       gsize         record_size,
+                       gpointer      user_data)
+{
+  SnapshotWriter *w = user_data;
+
+  if (w->len + record_size > WRITE_BUFFER_SIZE)
+    {
+      if (!plog_segment_write_all (w->fd, w->path, w->buf, w->len, w->error))
+        return FALSE;
+      w->len = 0;
+    }
+  if (record_size > WRITE_BUFFER_SIZE)
+    return plog_segment_write_all (w->fd, w->path, record, record_size, w->error);
+  memcpy (w->buf + w->len, record, record_size);
+  w->len += record_size;
+  return TRUE;
+}
+
+static gboolean
+snapshot_write (int          fd,
+                const char  *path,
+                gpointer     user_data,
+                GError     **error)
+{
+  PlogState *state = user_data;
+  g_autofree guint8 *buf = g_malloc (WRITE_BUFFER_SIZE);
+  SnapshotWriter w = { fd, path, buf, 0, error };
+
+  if (state == NULL)
+    return TRUE;
+  if (!plog_state_foreach (state, snapshot_write_record, &w))
+    return FALSE;
+  return plog_segment_write_all (fd, path, w.buf, w.len, error);
+}
+
+/* One compaction, with the changes lock held. */
+static gboolean
+compact_locked (PlogCompactor  *compactor,
+                GCancellable   *cancellable,
+                GError        **error)
+{
+  g_autoptr(PlogCursor) cursor = NULL;
+  g_autoptr(PlogState) state = NULL;
+  PlogRecordView view;
+  const guint8 *record;
+  gsize record_size;
+  GError *local_error = NULL;
+  gboolean rotated = FALSE;
+  guint64 seq;
+
+  /* Rotate, so that every log below the new snapshot is closed. */
+  seq = plog_directory_alloc_seq (compactor->dir, 2);
+  if (!plog_writer_rotate (compactor->writer, seq + 1, &rotated, error))
+    return FALSE;
+
+  /* A log that no writer appends to may end in a torn tail. */
+  cursor = _plog_cursor_open (compactor->dir, NULL, seq, !rotated, error);
+  if (cursor == NULL)
+    return FALSE;
+  if (_plog_cursor_get_n_files (cursor) == 0)
+    return TRUE;
+
+  state = plog_state_new ();
+  while (_plog_cursor_next_record (cursor, &view, &record, &record_size, cancellable, &local_error))
+    plog_state_apply (state, &view, record, record_size);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  if (!plog_directory_install_snapshot (compactor->dir, seq, snapshot_write, state, error))
+    return FALSE;
+
+  plog_directory_lock_files (compactor->dir);
+  if (!plog_directory_remove_below (compactor->dir, seq, error))
+    {
+      plog_directory_unlock_files (compactor->dir);
+      return FALSE;
+    }
+  plog_directory_unlock_files (compactor->dir);
+  return TRUE;
+}
+
+static gboolean
+unref_task_cb (gpointer data)
+{
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Returns @task and drops our reference in its own context, so that the
+ * last reference to the logger is never dropped on this thread. */
+static void
+return_task (GTask  *task,
+             GError *error)
+{
+  if (error != NULL)
+    g_task_return_error (task, g_error_copy (error));
+  else
+    g_task_return_boolean (task, TRUE);
+  g_main_context_invoke (g_task_get_context (task), unref_task_cb, task);
+}
+
+static gpointer
+compactor_thread (gpointer data)
+{
+  PlogCompactor *compactor = data;
+
+  g_mutex_lock (&compactor->lock);
+  for (;;)
+    {
+      g_autoptr(GPtrArray) tasks = NULL;
+      g_autoptr(GError) error = NULL;
+      GCancellable *cancellable = NULL;
+      gboolean automatic;
+      gboolean ok;
+
+      automatic = g_atomic_int_get (&compactor->auto_requested) &&
+                  g_get_monotonic_time () >= compactor->retry_after;
+      if (compactor->quit)
+        break;
+      if (!automatic && compactor->pending->len == 0)
+        {
+          compactor->running = FALSE;
+          g_cond_broadcast (&compactor->cond);
+          if (g_atomic_int_get (&compactor->auto_requested))
+            g_cond_wait_until (&compactor->cond, &compactor->lock, compactor->retry_after);
+          else
+            g_cond_wait (&compactor->cond, &compactor->lock);
+          continue;
+        }
+
+      compactor->running = TRUE;
+      tasks = g_steal_pointer (&compactor->pending);
+      compactor->pending = g_ptr_array_new ();
+      g_atomic_int_set (&compactor->auto_requested, FALSE);
+      g_mutex_unlock (&compactor->lock);
+
+      /* A lone explicit request may be cancelled mid-merge; a shared
+       * merge runs to the end for the others. */
+      if (tasks->len == 1 && !automatic)
+        cancellable = g_task_get_cancellable (tasks->pdata[0]);
+
+      plog_directory_lock_changes (compactor->dir);
+      ok = compact_locked (compactor, cancellable, &error);
+      plog_directory_unlock_changes (compactor->dir);
+
+      if (ok)
+        compactor->landed (compactor->user_data);
+      else
+        g_debug ("Compaction failed: %s", error->message);
+
+      for (guint i = 0; i < tasks->len; i++)
+        return_task (tasks->pdata[i], error);
+
+      g_mutex_lock (&compactor->lock);
+      if (!ok && automatic)
+        compactor->retry_after = g_get_monotonic_time () + RETRY_USEC;
+    }
+  compactor->running = FALSE;
+  g_cond_broadcast (&compactor->cond);
+  g_mutex_unlock (&compactor->lock);
+  return NULL;
+}
+
+PlogCompactor *
+plog_compactor_new (PlogDirectory           *dir,
+                    PlogWriter              *writer,
+                    PlogCompactorLandedFunc  landed,
+                    gpointer                 user_data,
+                    GDestroyNotify           destroy)
+{
+  PlogCompactor *compactor = g_new0 (PlogCompactor, 1);
+
+  compactor->dir = plog_directory_ref (dir);
+  compactor->writer = writer;
+  compactor->landed = landed;
+  compactor->user_data = user_data;
+  compactor->destroy = destroy;
+  g_mutex_init (&compactor->lock);
+  g_cond_init (&compactor->cond);
+  compactor->pending = g_ptr_array_new ();
+  return compactor;
+}
+
+void
+plog_compactor_free (PlogCompactor *compactor)
+{
+  GThread *thread;
+
+  if (compactor == NULL)
+    return;
+  g_mutex_lock (&compactor->lock);
+  compactor->quit = TRUE;
+  g_cond_broadcast (&compactor->cond);
+  thread = g_steal_pointer (&compactor->thread);
+  g_mutex_unlock (&compactor->lock);
+  if (thread != NULL)
+    g_thread_join (thread);
+
+  g_assert (compactor->pending->len == 0);
+  g_ptr_array_unref (compactor->pending);
+  if (compactor->destroy != NULL)
+    compactor->destroy (compactor->user_data);
+  g_mutex_clear (&compactor->lock);
+  g_cond_clear (&compactor->cond);
+  plog_directory_unref (compactor->dir);
+  g_free (compactor);
+}
+
+/* With the lock held. */
+static void
+wake_locked (PlogCompactor *compactor)
+{
+  if (compactor->thread == NULL)
+    compactor->thread = g_thread_new ("plog-compactor", compactor_thread, compactor);
+  compactor->running = TRUE;
+  g_cond_broadcast (&compactor->cond);
+}
+
+void
+plog_compactor_request (PlogCompactor *compactor,
+                        GTask         *task)
+{
+  g_mutex_lock (&compactor->lock);
+  g_ptr_array_add (compactor->pending, g_object_ref (task));
+  wake_locked (compactor);
+  g_mutex_unlock (&compactor->lock);
+}
+
+void
+plog_compactor_request_auto (PlogCompactor *compactor)
+{
+  if (g_atomic_int_get (&compactor->auto_requested))
+    return;
+  g_mutex_lock (&compactor->lock);
+  if (!g_atomic_int_get (&compactor->auto_requested))
+    {
+      g_atomic_int_set (&compactor->auto_requested, TRUE);
+      wake_locked (compactor);
+    }
+  g_mutex_unlock (&compactor->lock);
+}
+
+void
+plog_compactor_wait_idle (PlogCompactor *compactor)
+{
+  g_mutex_lock (&compactor->lock);
+  /* A pending automatic compaction that waits for a retry is dropped. */
+  if (g_get_monotonic_time () < compactor->retry_after)
+    g_atomic_int_set (&compactor->auto_requested, FALSE);
+  while (compactor->running)
+    g_cond_wait (&compactor->cond, &compactor->lock);
+  g_mutex_unlock (&compactor->lock);
+}
+
+gboolean
+plog_compactor_clear (PlogCompactor  *compactor,
+                      GError        **error)
+{
+  PlogDirectory *dir = compactor->dir;
+  g_autofree char *snapshot_path = NULL;
+  gboolean rotated = FALSE;
+  guint64 seq;
+
+  plog_directory_lock_changes (dir);
+
+  /* An empty snapshot above every file makes the clear durable at once;
+   * a crash after it replays an empty state, before it the old one. */
+  seq = plog_directory_alloc_seq (dir, 2);
+  if (!plog_directory_install_snapshot (dir, seq, snapshot_write, NULL, error))
+    {
+      plog_directory_unlock_changes (dir);
+      return FALSE;
+    }
+  snapshot_path = plog_directory_file_path (dir, seq, PLOG_SEGMENT_SNAPSHOT);
+  if (!plog_writer_rotate (compactor->writer, seq + 1, &rotated, error))
+    {
+      /* The writer still appends below the snapshot: take it back. */
+      g_unlink (snapshot_path);
+      plog_directory_sync (dir, NULL);
+      plog_directory_unlock_changes (dir);
+      return FALSE;
+    }
+
+  /* Only tidying from here: the empty snapshot covers it all, and then
+   * covers nothing. */
+  plog_directory_lock_files (dir);
+  if (!plog_directory_remove_below (dir, seq, error))
+    {
+      plog_directory_unlock_files (dir);
+      plog_directory_unlock_changes (dir);
+      return FALSE;
+    }
+  if (g_unlink (snapshot_path) == 0)
+    plog_directory_sync (dir, NULL);
+  plog_directory_unlock_files (dir);
+  plog_directory_unlock_changes (dir);
+  return TRUE;
+}

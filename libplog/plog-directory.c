@@ -1,0 +1,440 @@
+/* plog-directory.c: the files of a logger directory
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "plog-directory-private.h"
+#include "plog-error.h"
+
+#define SEQ_DIGITS 20
+
+struct _PlogDirectory
+{
+  gatomicrefcount  ref_count;
+  char            *path;       /* (owned) */
+  int              dir_fd;
+  int              lock_fd;
+  GMutex           files_lock;
+  GMutex           changes_lock;
+  GMutex           seq_lock;
+  guint64          next_seq;   /* guarded by seq_lock */
+};
+
+static gboolean
+set_io_error (GError    **error,
+              int         saved_errno,
+              const char *what,
+              const char *path)
+{
+  g_autofree char *display = g_filename_display_name (path);
+
+  g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO, "Failed to %s “%s”: %s",
+               what, display, g_strerror (saved_errno));
+  return FALSE;
+}
+
+/* Parses "<20 digits>.log", ".snap", and with @tmp the ".tmp" forms. */
+static gboolean
+parse_name (const char      *name,
+            PlogFileEntry   *entry,
+            gboolean        *tmp)
+{
+  const char *suffix = name + SEQ_DIGITS;
+  guint64 seq = 0;
+
+  if (strlen (name) < SEQ_DIGITS + 4)
+    return FALSE;
+  for (guint i = 0; i < SEQ_DIGITS; i++)
+    {
+      if (!g_ascii_isdigit (name[i]))
+        return FALSE;
+      if (seq > (G_MAXUINT64 - 9) / 10)
+        return FALSE;
+      seq = seq * 10 + (name[i] - '0');
+    }
+  *tmp = FALSE;
+  if (g_str_equal (suffix, ".log"))
+    entry->kind = PLOG_SEGMENT_LOG;
+  else if (g_str_equal (suffix, ".snap"))
+    entry->kind = PLOG_SEGMENT_SNAPSHOT;
+  else if (g_str_equal (suffix, ".log.tmp"))
+    entry->kind = PLOG_SEGMENT_LOG, *tmp = TRUE;
+  else if (g_str_equal (suffix, ".snap.tmp"))
+    entry->kind = PLOG_SEGMENT_SNAPSHOT, *tmp = TRUE;
+  else
+    return FALSE;
+  entry->seq = seq;
+  return TRUE;
+}
+
+static int
+compare_entries (gconstpointer a,
+                 gconstpointer b)
+{
+  const PlogFileEntry *ea = a, *eb = b;
+
+  if (ea->seq != eb->seq)
+    return ea->seq < eb->seq ? -1 : 1;
+  /* A snapshot and a log never share a number; order them anyway. */
+  return (int) ea->kind - (int) eb->kind;
+}
+
+/* Every data file, sorted; with @tmp_names, the temporary ones too. */
+static GArray *
+list_files (PlogDirectory  *dir,
+            GPtrArray      *tmp_names,
+            GError        **error)
+{
+  g_autoptr(GArray) entries = g_array_new (FALSE, FALSE, sizeof (PlogFileEntry));
+  g_autoptr(GDir) gdir = NULL;
+  const char *name;
+  GError *local_error = NULL;
+
+  gdir = g_dir_open (dir->path, 0, &local_error);
+  if (gdir == NULL)
+    {
+      g_autofree char *display = g_filename_display_name (dir->path);
+
+      g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO, "Failed to list “%s”: %s",
+                   display, local_error->message);
+      g_error_free (local_error);
+      return NULL;
+    }
+  while ((name = g_dir_read_name (gdir)) != NULL)
+    {
+      PlogFileEntry entry;
+      gboolean tmp;
+
+      if (!parse_name (name, &entry, &tmp))
+        continue;
+      if (tmp)
+        {
+          if (tmp_names != NULL)
+            g_ptr_array_add (tmp_names, g_strdup (name));
+          continue;
+        }
+      g_array_append_val (entries, entry);
+    }
+  g_array_sort (entries, compare_entries);
+  return g_steal_pointer (&entries);
+}
+
+static gboolean
+make_directory (const char  *path,
+                GError     **error)
+{
+  struct stat st;
+  g_autofree char *parent = NULL;
+  int fd;
+
+  if (g_stat (path, &st) == 0)
+    {
+      if (!S_ISDIR (st.st_mode))
+        {
+          g_autofree char *display = g_filename_display_name (path);
+
+          g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO,
+                       "Cannot use “%s” as a log directory: %s", display, g_strerror (ENOTDIR));
+          return FALSE;
+        }
+      return TRUE;
+    }
+  if (g_mkdir_with_parents (path, 0700) != 0)
+    return set_io_error (error, errno, "create directory", path);
+
+  /* The new name is durable only once its parent is synced. */
+  parent = g_path_get_dirname (path);
+  fd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      fsync (fd);
+      close (fd);
+    }
+  return TRUE;
+}
+
+static gboolean
+take_lock (PlogDirectory  *dir,
+           GError        **error)
+{
+  g_autofree char *lock_path = g_build_filename (dir->path, "LOCK", NULL);
+
+  dir->lock_fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (dir->lock_fd < 0)
+    return set_io_error (error, errno, "open", lock_path);
+  while (flock (dir->lock_fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int saved_errno = errno;
+      g_autofree char *display = NULL;
+
+      if (saved_errno == EINTR)
+        continue;
+      if (saved_errno != EWOULDBLOCK)
+        return set_io_error (error, saved_errno, "lock", lock_path);
+      display = g_filename_display_name (dir->path);
+      g_set_error (error, PLOG_ERROR, PLOG_ERROR_LOCKED,
+                   "Log directory “%s” is in use by another logger", display);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Removes temporary leftovers, and the files that the newest snapshot
+ * covers (a crash between installing a snapshot and tidying up). */
+static gboolean
+tidy (PlogDirectory  *dir,
+      GError        **error)
+{
+  g_autoptr(GPtrArray) tmp_names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) entries = list_files (dir, tmp_names, error);
+  guint64 newest_snapshot = 0;
+
+  if (entries == NULL)
+    return FALSE;
+  for (guint i = 0; i < tmp_names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir->path, tmp_names->pdata[i], NULL);
+
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        return set_io_error (error, errno, "remove", path);
+    }
+  for (guint i = 0; i < entries->len; i++)
+    {
+      PlogFileEntry *e = &g_array_index (entries, PlogFileEntry, i);
+
+      if (e->kind == PLOG_SEGMENT_SNAPSHOT)
+        newest_snapshot = e->seq;
+    }
+  if (entries->len > 0)
+    dir->next_seq = g_array_index (entries, PlogFileEntry, entries->len - 1).seq + 1;
+  if (newest_snapshot > 0 && !plog_directory_remove_below (dir, newest_snapshot, error))
+    return FALSE;
+  if (tmp_names->len > 0 && !plog_directory_sync (dir, error))
+    return FALSE;
+  return TRUE;
+}
+
+PlogDirectory *
+plog_directory_open (const char  *path,
+                     GError     **error)
+{
+  g_autoptr(PlogDirectory) dir = g_new0 (PlogDirectory, 1);
+
+  g_atomic_ref_count_init (&dir->ref_count);
+  g_mutex_init (&dir->files_lock);
+  g_mutex_init (&dir->changes_lock);
+  g_mutex_init (&dir->seq_lock);
+  dir->path = g_strdup (path);
+  dir->dir_fd = -1;
+  dir->lock_fd = -1;
+  dir->next_seq = 1;
+
+  if (!make_directory (path, error))
+    return NULL;
+  dir->dir_fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir->dir_fd < 0)
+    {
+      set_io_error (error, errno, "open directory", path);
+      return NULL;
+    }
+  if (!take_lock (dir, error) || !tidy (dir, error))
+    return NULL;
+  return g_steal_pointer (&dir);
+}
+
+PlogDirectory *
+plog_directory_ref (PlogDirectory *dir)
+{
+  g_atomic_ref_count_inc (&dir->ref_count);
+  return dir;
+}
+
+void
+plog_directory_unref (PlogDirectory *dir)
+{
+  if (!g_atomic_ref_count_dec (&dir->ref_count))
+    return;
+  if (dir->lock_fd >= 0)
+    close (dir->lock_fd);   /* releases the flock */
+  if (dir->dir_fd >= 0)
+    close (dir->dir_fd);
+  g_mutex_clear (&dir->files_lock);
+  g_mutex_clear (&dir->changes_lock);
+  g_mutex_clear (&dir->seq_lock);
+  g_free (dir->path);
+  g_free (dir);
+}
+
+const char *
+plog_directory_get_path (PlogDirectory *dir)
+{
+  return dir->path;
+}
+
+char *
+plog_directory_file_path (PlogDirectory   *dir,
+                          guint64          seq,
+                          PlogSegmentKind  kind)
+{
+  char name[SEQ_DIGITS + 16];
+
+  g_snprintf (name, sizeof name, "%020" G_GUINT64_FORMAT "%s", seq,
+              kind == PLOG_SEGMENT_LOG ? ".log" : ".snap");
+  return g_build_filename (dir->path, name, NULL);
+}
+
+guint64
+plog_directory_alloc_seq (PlogDirectory *dir,
+                          guint          n)
+{
+  guint64 seq;
+
+  g_mutex_lock (&dir->seq_lock);
+  seq = dir->next_seq;
+  dir->next_seq += n;
+  g_mutex_unlock (&dir->seq_lock);
+  return seq;
+}
+
+GArray *
+plog_directory_replay_set (PlogDirectory  *dir,
+                           guint64         below,
+                           GError        **error)
+{
+  g_autoptr(GArray) entries = list_files (dir, NULL, error);
+  GArray *set;
+  guint start = 0;
+
+  if (entries == NULL)
+    return NULL;
+  for (guint i = 0; i < entries->len; i++)
+    {
+      PlogFileEntry *e = &g_array_index (entries, PlogFileEntry, i);
+
+      if (e->seq >= below)
+        {
+          g_array_set_size (entries, i);
+          break;
+        }
+      if (e->kind == PLOG_SEGMENT_SNAPSHOT)
+        start = i;
+    }
+  set = g_array_new (FALSE, FALSE, sizeof (PlogFileEntry));
+  for (guint i = start; i < entries->len; i++)
+    {
+      PlogFileEntry *e = &g_array_index (entries, PlogFileEntry, i);
+
+      if (i == start || e->kind == PLOG_SEGMENT_LOG)
+        g_array_append_val (set, *e);
+    }
+  return set;
+}
+
+gboolean
+plog_directory_sync (PlogDirectory  *dir,
+                     GError        **error)
+{
+  while (fsync (dir->dir_fd) != 0)
+    {
+      if (errno == EINTR)
+        continue;
+      return set_io_error (error, errno, "sync directory", dir->path);
+    }
+  return TRUE;
+}
+
+gboolean
+plog_directory_install_snapshot (PlogDirectory         *dir,
+                                 guint64                seq,
+                                 PlogSnapshotWriteFunc  write_func,
+                                 gpointer               user_data,
+                                 GError               **error)
+{
+  g_autofree char *path = plog_directory_file_path (dir, seq, PLOG_SEGMENT_SNAPSHOT);
+  g_autofree char *tmp_path = g_strconcat (path, ".tmp", NULL);
+  int fd;
+
+  fd = plog_segment_create (tmp_path, PLOG_SEGMENT_SNAPSHOT, seq, error);
+  if (fd < 0)
+    return FALSE;
+  if (!write_func (fd, tmp_path, user_data, error) ||
+      !plog_segment_sync (fd, tmp_path, error))
+    {
+      close (fd);
+      g_unlink (tmp_path);
+      return FALSE;
+    }
+  if (!plog_segment_close (fd, tmp_path, error))
+    {
+      g_unlink (tmp_path);
+      return FALSE;
+    }
+  if (g_rename (tmp_path, path) != 0)
+    {
+      set_io_error (error, errno, "rename", tmp_path);
+      g_unlink (tmp_path);
+      return FALSE;
+    }
+  return plog_directory_sync (dir, error);
+}
+
+gboolean
+plog_directory_remove_below (PlogDirectory  *dir,
+                             guint64         seq,
+                             GError        **error)
+{
+  g_autoptr(GArray) entries = list_files (dir, NULL, error);
+  gboolean removed = FALSE;
+
+  if (entries == NULL)
+    return FALSE;
+  for (guint i = 0; i < entries->len; i++)
+    {
+      PlogFileEntry *e = &g_array_index (entries, PlogFileEntry, i);
+      g_autofree char *path = NULL;
+
+      if (e->seq >= seq)
+        break;
+      path = plog_directory_file_path (dir, e->seq, e->kind);
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        return set_io_error (error, errno, "remove", path);
+      removed = TRUE;
+    }
+  return !removed || plog_directory_sync (dir, error);
+}
+
+void
+plog_directory_lock_files (PlogDirectory *dir)
+{
+  g_mutex_lock (&dir->files_lock);
+}
+
+void
+plog_directory_unlock_files (PlogDirectory *dir)
+{
+  g_mutex_unlock (&dir->files_lock);
+}
+
+void
+plog_directory_lock_changes (PlogDirectory *dir)
+{
+  g_mutex_lock (&dir->changes_lock);
+}
+
+void
+plog_directory_unlock_changes (PlogDirectory *dir)
+{
+  g_mutex_unlock (&dir->changes_lock);
+}

@@ -1,0 +1,1097 @@
+/* plog-logger.c: PlogLogger, the operation log of one directory
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "plog-compactor-private.h"
+#include "plog-cursor-private.h"
+#include "plog-directory-private.h"
+#include "plog-enum-types.h"
+#include "plog-error.h"
+#include "plog-logger.h"
+#include "plog-writer-private.h"
+
+/**
+ * PlogLogger:
+ *
+ * Appends [struct@Plog.Op]s to the logs of a directory, merges them into
+ * snapshots in the background, and replays them.
+ *
+ * A program creates one logger for its directory at start, replays it
+ * with [method@Plog.Logger.play] (or [method@Plog.Logger.play_async], or a
+ * [class@Plog.Cursor]) to rebuild its state, then calls
+ * [method@Plog.Logger.record] and [method@Plog.Logger.dump]s each op.
+ * When the current log grows past [property@Plog.Logger:max-size], a
+ * worker thread merges the newest snapshot and the logs before the
+ * current one into a new snapshot while dumps go on into a fresh log.
+ *
+ * [method@Plog.Logger.dump] may be called from any thread. The other
+ * methods may be called from any thread too, but not concurrently with
+ * [method@Plog.Logger.record] or [method@Plog.Logger.stop]. Signals are
+ * emitted only in a main context you own: [signal@Plog.Logger::replayed]
+ * in the thread that calls [method@Plog.Logger.play] or in the
+ * thread-default context of [method@Plog.Logger.play_async], and
+ * [signal@Plog.Logger::compacted] in the thread-default context of the
+ * thread that created the logger.
+ *
+ * How durable a dumped op is depends on [property@Plog.Logger:sync-mode].
+ * In every mode a background thread hands buffered ops to the kernel at
+ * least every 200 ms, so a crash of the process loses at most that much
+ * (nothing under [enum@Plog.SyncMode.ALWAYS]).
+ *
+ * Since: 1.0
+ */
+
+struct _PlogLogger
+{
+  GObject        parent_instance;
+
+  char          *directory;      /* (owned) */
+  GMainContext  *main_context;   /* (owned): thread-default at construction */
+  PlogDirectory *dir;            /* (owned) (nullable): NULL until init */
+  PlogWriter    *writer;         /* (owned) (nullable) */
+  PlogCompactor *compactor;      /* (owned) (nullable) */
+  gint64         max_size;       /* (atomic) */
+  PlogSyncMode   sync_mode;
+  guint          recording : 1;
+};
+
+static void plog_logger_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (PlogLogger, plog_logger, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                      plog_logger_initable_iface_init))
+
+enum {
+  PROP_0,
+  PROP_DIRECTORY,
+  PROP_MAX_SIZE,
+  PROP_RECORDING,
+  PROP_SYNC_MODE,
+  N_PROPS
+};
+
+enum {
+  REPLAYED,
+  COMPACTED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+/* What the compactor thread knows of the logger: a weak reference, so
+ * that a context nobody iterates never keeps the logger alive, and the
+ * last reference is never dropped on that thread. */
+typedef struct
+{
+  GWeakRef      logger;
+  GMainContext *main_context;
+} LandedData;
+
+static void
+landed_data_clear (gpointer data)
+{
+  LandedData *landed = data;
+
+  g_weak_ref_clear (&landed->logger);
+  g_main_context_unref (landed->main_context);
+}
+
+static void
+landed_data_release (gpointer data)
+{
+  g_rc_box_release_full (data, landed_data_clear);
+}
+
+static gboolean
+emit_compacted_cb (gpointer data)
+{
+  LandedData *landed = data;
+  g_autoptr(PlogLogger) self = g_weak_ref_get (&landed->logger);
+
+  if (self != NULL)
+    g_signal_emit (self, signals[COMPACTED], 0);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the compactor thread: hand ::compacted over to the context the
+ * logger was created in. */
+static void
+compaction_landed (gpointer user_data)
+{
+  LandedData *landed = user_data;
+
+  g_main_context_invoke_full (landed->main_context, G_PRIORITY_DEFAULT, emit_compacted_cb,
+                              g_rc_box_acquire (landed), landed_data_release);
+}
+
+static gboolean
+plog_logger_initable_init (GInitable     *initable,
+                           GCancellable  *cancellable,
+                           GError       **error)
+{
+  PlogLogger *self = PLOG_LOGGER (initable);
+  LandedData *landed;
+
+  g_return_val_if_fail (self->dir == NULL, FALSE);
+
+  if (self->directory == NULL || self->directory[0] == '\0')
+    {
+      g_set_error_literal (error, PLOG_ERROR, PLOG_ERROR_INVALID,
+                           "A logger needs a directory");
+      return FALSE;
+    }
+  self->dir = plog_directory_open (self->directory, error);
+  if (self->dir == NULL)
+    return FALSE;
+  self->writer = plog_writer_new (self->dir, self->sync_mode);
+  landed = g_rc_box_new0 (LandedData);
+  g_weak_ref_init (&landed->logger, self);
+  landed->main_context = g_main_context_ref (self->main_context);
+  self->compactor = plog_compactor_new (self->dir, self->writer, compaction_landed,
+                                        landed, landed_data_release);
+  return TRUE;
+}
+
+static void
+plog_logger_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = plog_logger_initable_init;
+}
+
+static void
+plog_logger_dispose (GObject *object)
+{
+  PlogLogger *self = PLOG_LOGGER (object);
+
+  /* Stop, and after a failed stop drop what could not be written. */
+  if (self->writer != NULL && plog_writer_is_open (self->writer))
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!plog_writer_close (self->writer, TRUE, &error))
+        g_debug ("Stopping the logger of “%s” failed: %s", self->directory, error->message);
+    }
+  g_clear_pointer (&self->compactor, plog_compactor_free);
+
+  G_OBJECT_CLASS (plog_logger_parent_class)->dispose (object);
+}
+
+static void
+plog_logger_finalize (GObject *object)
+{
+  PlogLogger *self = PLOG_LOGGER (object);
+
+  g_clear_pointer (&self->writer, plog_writer_free);
+  g_clear_pointer (&self->dir, plog_directory_unref);
+  g_clear_pointer (&self->directory, g_free);
+  g_clear_pointer (&self->main_context, g_main_context_unref);
+
+  G_OBJECT_CLASS (plog_logger_parent_class)->finalize (object);
+}
+
+static void
+plog_logger_get_property (GObject    *object,
+                          guint       prop_id,
+                          GValue     *value,
+                          GParamSpec *pspec)
+{
+  PlogLogger *self = PLOG_LOGGER (object);
+
+  switch (prop_id)
+    {
+    case PROP_DIRECTORY:
+      g_value_set_string (value, self->directory);
+      break;
+
+    case PROP_MAX_SIZE:
+      g_value_set_int64 (value, plog_logger_get_max_size (self));
+      break;
+
+    case PROP_RECORDING:
+      g_value_set_boolean (value, self->recording);
+      break;
+
+    case PROP_SYNC_MODE:
+      g_value_set_enum (value, self->sync_mode);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+plog_logger_set_property (GObject      *object,
+                          guint         prop_id,
+                          const GValue *value,
+                          GParamSpec   *pspec)
+{
+  PlogLogger *self = PLOG_LOGGER (object);
+
+  switch (prop_id)
+    {
+    case PROP_DIRECTORY:
+      self->directory = g_value_dup_string (value);
+      break;
+
+    case PROP_MAX_SIZE:
+      plog_logger_limit (self, g_value_get_int64 (value));
+      break;
+
+    case PROP_SYNC_MODE:
+      plog_logger_set_sync_mode (self, g_value_get_enum (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+plog_logger_class_init (PlogLoggerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = plog_logger_dispose;
+  object_class->finalize = plog_logger_finalize;
+  object_class->get_property = plog_logger_get_property;
+  object_class->set_property = plog_logger_set_property;
+
+  /**
+   * PlogLogger:directory: (getter get_directory)
+   *
+   * The directory of the logger's files. It is created (0700) when it
+   * does not exist.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_DIRECTORY] =
+    g_param_spec_string ("directory", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                         G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlogLogger:max-size: (getter get_max_size) (setter limit)
+   *
+   * The size in bytes past which the current log is merged into a new
+   * snapshot in the background, or 0 for no limit.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_SIZE] =
+    g_param_spec_int64 ("max-size", NULL, NULL,
+                        0, G_MAXINT64, 0,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlogLogger:recording: (getter get_recording)
+   *
+   * Whether the logger is recording: between [method@Plog.Logger.record]
+   * and [method@Plog.Logger.stop].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_RECORDING] =
+    g_param_spec_boolean ("recording", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PlogLogger:sync-mode: (getter get_sync_mode) (setter set_sync_mode)
+   *
+   * How dumped ops are made durable. It may change while recording.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SYNC_MODE] =
+    g_param_spec_enum ("sync-mode", NULL, NULL,
+                       PLOG_TYPE_SYNC_MODE, PLOG_SYNC_MODE_PERIODIC,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT |
+                       G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PlogLogger::replayed:
+   * @self: a `PlogLogger`
+   * @op: the replayed op
+   *
+   * Emitted for each op of a replay, in order: by [method@Plog.Logger.play]
+   * in the calling thread, and by [method@Plog.Logger.play_async] in the
+   * thread-default main context of its caller. A handler may keep @op with
+   * [method@Plog.Op.ref].
+   *
+   * Since: 1.0
+   */
+  signals[REPLAYED] =
+    g_signal_new ("replayed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  g_cclosure_marshal_VOID__BOXED,
+                  G_TYPE_NONE, 1, PLOG_TYPE_OP);
+  g_signal_set_va_marshaller (signals[REPLAYED],
+                              G_TYPE_FROM_CLASS (klass),
+                              g_cclosure_marshal_VOID__BOXEDv);
+
+  /**
+   * PlogLogger::compacted:
+   * @self: a `PlogLogger`
+   *
+   * Emitted each time a compaction, automatic or from
+   * [method@Plog.Logger.compact_async], has landed a new snapshot and
+   * removed the files it replaces. It is emitted in the thread-default
+   * main context of the thread that created the logger, when that context
+   * runs.
+   *
+   * Since: 1.0
+   */
+  signals[COMPACTED] =
+    g_signal_new ("compacted",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  g_cclosure_marshal_VOID__VOID,
+                  G_TYPE_NONE, 0);
+}
+
+static void
+plog_logger_init (PlogLogger *self)
+{
+  self->main_context = g_main_context_ref_thread_default ();
+  self->sync_mode = PLOG_SYNC_MODE_PERIODIC;
+}
+
+/**
+ * plog_logger_new:
+ * @directory: (type filename): the directory of the logger's files
+ * @error: return location for an error
+ *
+ * Opens the logger of @directory, creating the directory (0700) when it
+ * does not exist, and takes an exclusive lock on it for the logger's
+ * life. Temporary files left by a crash are removed.
+ *
+ * A second logger on the same directory, in this process or another,
+ * fails with [error@Plog.Error.LOCKED]. A path that names something else
+ * than a directory, or a directory that cannot be created or opened,
+ * fails with [error@Plog.Error.IO].
+ *
+ * Returns: (transfer full): a new `PlogLogger`, or `NULL` with @error set
+ *
+ * Since: 1.0
+ */
+PlogLogger *
+plog_logger_new (const char  *directory,
+                 GError     **error)
+{
+  g_return_val_if_fail (directory != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_initable_new (PLOG_TYPE_LOGGER, NULL, error, "directory", directory, NULL);
+}
+
+/**
+ * plog_logger_get_directory: (get-property directory)
+ * @self: a `PlogLogger`
+ *
+ * The directory of the logger's files.
+ *
+ * Returns: (type filename): the directory
+ *
+ * Since: 1.0
+ */
+const char *
+plog_logger_get_directory (PlogLogger *self)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), NULL);
+
+  return self->directory;
+}
+
+/**
+ * plog_logger_limit: (set-property max-size)
+ * @self: a `PlogLogger`
+ * @max_size: the size in bytes, or 0 for no limit
+ *
+ * Sets the size past which the current log is merged into a new snapshot
+ * in the background: the Go original's `Limit`. It takes effect at the
+ * next dump.
+ *
+ * Since: 1.0
+ */
+void
+plog_logger_limit (PlogLogger *self,
+                   gint64      max_size)
+{
+  g_return_if_fail (PLOG_IS_LOGGER (self));
+  g_return_if_fail (max_size >= 0);
+
+  if (plog_logger_get_max_size (self) == max_size)
+    return;
+  __atomic_store_n (&self->max_size, max_size, __ATOMIC_RELAXED);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_SIZE]);
+}
+
+/**
+ * plog_logger_get_max_size: (get-property max-size)
+ * @self: a `PlogLogger`
+ *
+ * The size past which the current log is compacted, or 0 for no limit.
+ *
+ * Returns: the size in bytes
+ *
+ * Since: 1.0
+ */
+gint64
+plog_logger_get_max_size (PlogLogger *self)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), 0);
+
+  return __atomic_load_n (&self->max_size, __ATOMIC_RELAXED);
+}
+
+/**
+ * plog_logger_get_sync_mode: (get-property sync-mode)
+ * @self: a `PlogLogger`
+ *
+ * How dumped ops are made durable.
+ *
+ * Returns: the sync mode
+ *
+ * Since: 1.0
+ */
+PlogSyncMode
+plog_logger_get_sync_mode (PlogLogger *self)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), PLOG_SYNC_MODE_PERIODIC);
+
+  return self->sync_mode;
+}
+
+/**
+ * plog_logger_set_sync_mode: (set-property sync-mode)
+ * @self: a `PlogLogger`
+ * @sync_mode: the new mode
+ *
+ * Sets how dumped ops are made durable; it may change while recording and
+ * applies to the next dump.
+ *
+ * Since: 1.0
+ */
+void
+plog_logger_set_sync_mode (PlogLogger   *self,
+                           PlogSyncMode  sync_mode)
+{
+  g_return_if_fail (PLOG_IS_LOGGER (self));
+  g_return_if_fail (sync_mode <= PLOG_SYNC_MODE_ALWAYS);
+
+  if (self->sync_mode == sync_mode)
+    return;
+  self->sync_mode = sync_mode;
+  if (self->writer != NULL)
+    plog_writer_set_sync_mode (self->writer, sync_mode);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SYNC_MODE]);
+}
+
+/* Cuts a torn tail off the newest log, so that the next log does not make
+ * it damage in the middle. Damage followed by a good record fails with
+ * PLOG_ERROR_CORRUPT and changes nothing. */
+static gboolean
+repair_torn_tail (PlogLogger  *self,
+                  GError     **error)
+{
+  g_autoptr(PlogCursor) cursor = NULL;
+  PlogRecordView view;
+  const guint8 *record;
+  gsize record_size;
+  GError *local_error = NULL;
+  const char *path;
+  gint64 end;
+  int fd;
+  gboolean ok;
+
+  cursor = _plog_cursor_open (self->dir, NULL, G_MAXUINT64, TRUE, error);
+  if (cursor == NULL)
+    return FALSE;
+  while (_plog_cursor_next_record (cursor, &view, &record, &record_size, NULL, &local_error))
+    ;
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (!_plog_cursor_get_torn (cursor, &end, &path))
+    return TRUE;
+
+  g_debug ("Cutting the torn tail of “%s” at byte %" G_GINT64_FORMAT, path, end);
+  fd = plog_segment_open (path, O_WRONLY, error);
+  if (fd < 0)
+    return FALSE;
+  ok = plog_segment_truncate (fd, path, end, error);
+  if (ok && end < PLOG_SEGMENT_HEADER_SIZE)
+    {
+      /* Even the header was torn: the log had no record. */
+      g_autofree char *name = g_path_get_basename (path);
+      guint8 header[PLOG_SEGMENT_HEADER_SIZE];
+
+      plog_segment_header_encode (header, PLOG_SEGMENT_LOG, g_ascii_strtoull (name, NULL, 10));
+      ok = plog_segment_truncate (fd, path, 0, error) &&
+           pwrite (fd, header, sizeof header, 0) == sizeof header;
+      if (!ok && error != NULL && *error == NULL)
+        g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO, "Failed to write “%s”: %s",
+                     path, g_strerror (errno));
+    }
+  ok = ok && plog_segment_sync (fd, path, error);
+  if (!ok)
+    {
+      close (fd);
+      return FALSE;
+    }
+  return plog_segment_close (fd, path, error);
+}
+
+/**
+ * plog_logger_record:
+ * @self: a `PlogLogger`
+ * @error: return location for an error
+ *
+ * Starts recording into a fresh log. Does nothing when already recording.
+ *
+ * A torn record at the end of the newest log, left by a crash, is cut
+ * away first. Damage followed by a good record is not a torn tail: then
+ * this fails with [error@Plog.Error.CORRUPT] and changes nothing.
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_record (PlogLogger  *self,
+                    GError     **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->recording)
+    return TRUE;
+
+  plog_directory_lock_changes (self->dir);
+  ok = repair_torn_tail (self, error) &&
+       plog_writer_open (self->writer, plog_directory_alloc_seq (self->dir, 1), error);
+  plog_directory_unlock_changes (self->dir);
+  if (!ok)
+    return FALSE;
+
+  self->recording = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
+  return TRUE;
+}
+
+/**
+ * plog_logger_get_recording: (get-property recording)
+ * @self: a `PlogLogger`
+ *
+ * Whether the logger is recording.
+ *
+ * Returns: `TRUE` between [method@Plog.Logger.record] and
+ *   [method@Plog.Logger.stop]
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_get_recording (PlogLogger *self)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+
+  return self->recording;
+}
+
+/**
+ * plog_logger_dump:
+ * @self: a `PlogLogger`
+ * @op: the op to append
+ * @error: return location for an error
+ *
+ * Appends @op to the current log. Under [enum@Plog.SyncMode.ALWAYS] it
+ * returns once @op is on disk; in the other modes it never waits for the
+ * disk. When the log passes [property@Plog.Logger:max-size], a
+ * compaction starts in the background.
+ *
+ * May be called from any thread.
+ *
+ * Returns: `TRUE` on success; `FALSE` with [error@Plog.Error.NOT_RECORDING]
+ *   when not recording, [error@Plog.Error.TOO_LARGE] for an op whose record
+ *   exceeds [const@Plog.OP_MAX_SIZE], or [error@Plog.Error.IO] (a full
+ *   disk, say), in which case every op dumped before is kept
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_dump (PlogLogger  *self,
+                  PlogOp      *op,
+                  GError     **error)
+{
+  gint64 log_size, max_size;
+
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (op != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!plog_writer_append (self->writer, op, &log_size, error))
+    return FALSE;
+  max_size = __atomic_load_n (&self->max_size, __ATOMIC_RELAXED);
+  if (max_size > 0 && log_size > max_size)
+    plog_compactor_request_auto (self->compactor);
+  return TRUE;
+}
+
+/**
+ * plog_logger_flush:
+ * @self: a `PlogLogger`
+ * @error: return location for an error
+ *
+ * Makes every op dumped so far durable, whatever the sync mode. Does
+ * nothing when not recording.
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_flush (PlogLogger  *self,
+                   GError     **error)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return plog_writer_flush (self->writer, error);
+}
+
+/**
+ * plog_logger_stop:
+ * @self: a `PlogLogger`
+ * @error: return location for an error
+ *
+ * Stops recording. Returns once every dumped op is written (and durable,
+ * in every mode but [enum@Plog.SyncMode.NONE]) and any compaction has
+ * finished. Does nothing when not recording.
+ *
+ * When the ops cannot be written (a full disk, say), it fails and the
+ * logger goes on recording, so that a later stop may succeed; a logger
+ * freed then drops what it could not write.
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_stop (PlogLogger  *self,
+                  GError     **error)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!self->recording)
+    return TRUE;
+  if (!plog_writer_close (self->writer, FALSE, error))
+    return FALSE;
+  plog_compactor_wait_idle (self->compactor);
+
+  self->recording = FALSE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
+  return TRUE;
+}
+
+/**
+ * plog_logger_clear:
+ * @self: a `PlogLogger`
+ * @error: return location for an error
+ *
+ * Removes every snapshot and log. A recording logger goes on recording
+ * into a fresh log. A crash in the middle replays either the old state or
+ * an empty one, never a mix. Ops that other threads dump while it runs
+ * may or may not be cleared.
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_clear (PlogLogger  *self,
+                   GError     **error)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return plog_compactor_clear (self->compactor, error);
+}
+
+/**
+ * plog_logger_open_cursor:
+ * @self: a `PlogLogger`
+ * @error: return location for an error
+ *
+ * Pins the current replay set (the newest snapshot and every later log,
+ * up to the last op dumped so far) and returns a cursor that reads it op
+ * by op with [method@Plog.Cursor.next]. The cursor keeps the files open,
+ * so a compaction or a clear that runs meanwhile changes nothing it
+ * returns.
+ *
+ * Returns: (transfer full): a new `PlogCursor`, or `NULL` with @error set
+ *
+ * Since: 1.0
+ */
+PlogCursor *
+plog_logger_open_cursor (PlogLogger  *self,
+                         GError     **error)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return _plog_cursor_open (self->dir, self->writer, G_MAXUINT64, TRUE, error);
+}
+
+/**
+ * plog_logger_play:
+ * @self: a `PlogLogger`
+ * @operate: (nullable) (scope call) (closure user_data): called for each op
+ * @user_data: data for @operate
+ * @cancellable: (nullable): a `GCancellable`
+ * @error: return location for an error
+ *
+ * Replays the newest snapshot and every later log, in order: for each op
+ * it calls @operate, when given, then emits [signal@Plog.Logger::replayed]
+ * in the calling thread. It may run while recording: it replays every op
+ * dumped before the call.
+ *
+ * A torn record at the end of the newest log, left by a crash, ends the
+ * replay quietly.
+ *
+ * Returns: `TRUE` on success; `FALSE` with @error set, for example to
+ *   [error@Plog.Error.CORRUPT] naming the file and offset, after the ops
+ *   before the damage were delivered
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_play (PlogLogger       *self,
+                  PlogOperateFunc   operate,
+                  gpointer          user_data,
+                  GCancellable     *cancellable,
+                  GError          **error)
+{
+  g_autoptr(PlogCursor) cursor = NULL;
+  GError *local_error = NULL;
+  PlogOp *op;
+
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  cursor = plog_logger_open_cursor (self, error);
+  if (cursor == NULL)
+    return FALSE;
+  while ((op = plog_cursor_next (cursor, cancellable, &local_error)) != NULL)
+    {
+      if (operate != NULL)
+        operate (op, user_data);
+      g_signal_emit (self, signals[REPLAYED], 0, op);
+      plog_op_unref (op);
+    }
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  return !g_cancellable_set_error_if_cancelled (cancellable, error);
+}
+
+/* play_async: a worker thread reads and decodes batches of ops, and the
+ * caller's context emits ::replayed for them in order. The queue is
+ * bounded, so a slow main loop holds the worker back rather than memory
+ * growing; each dispatch emits at most one batch, so other sources of the
+ * main loop keep running. The task returns after the last signal. */
+
+#define PLAY_BATCH     1024
+#define PLAY_MAX_QUEUE 16
+
+typedef struct
+{
+  PlogCursor *cursor;      /* (owned) */
+  GMutex      lock;
+  GCond       cond;
+  GQueue      batches;     /* of GPtrArray of PlogOp; guarded by @lock */
+  gboolean    finished;    /* the worker is done; guarded by @lock */
+  GError     *error;       /* (owned) (nullable); guarded by @lock */
+  gboolean    abandoned;   /* the context side gave up; guarded by @lock */
+  GSource    *source;      /* (owned) */
+} PlayJob;
+
+static void
+play_job_free (PlayJob *job)
+{
+  GPtrArray *batch;
+
+  g_clear_object (&job->cursor);
+  while ((batch = g_queue_pop_head (&job->batches)) != NULL)
+    g_ptr_array_unref (batch);
+  g_clear_error (&job->error);
+  if (job->source != NULL)
+    {
+      g_source_destroy (job->source);
+      g_source_unref (job->source);
+    }
+  g_mutex_clear (&job->lock);
+  g_cond_clear (&job->cond);
+  g_free (job);
+}
+
+static gpointer
+play_worker (gpointer data)
+{
+  GTask *task = data;
+  PlayJob *job = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  GError *error = NULL;
+  gboolean more = TRUE;
+
+  while (more)
+    {
+      GPtrArray *batch = g_ptr_array_new_full (PLAY_BATCH, (GDestroyNotify) plog_op_unref);
+      PlogOp *op = NULL;
+
+      while (batch->len < PLAY_BATCH &&
+             (op = plog_cursor_next (job->cursor, cancellable, &error)) != NULL)
+        g_ptr_array_add (batch, op);
+      more = op != NULL;
+
+      g_mutex_lock (&job->lock);
+      while (job->batches.length >= PLAY_MAX_QUEUE && !job->abandoned)
+        g_cond_wait (&job->cond, &job->lock);
+      if (job->abandoned)
+        more = FALSE;
+      if (batch->len > 0 && !job->abandoned)
+        g_queue_push_tail (&job->batches, g_steal_pointer (&batch));
+      if (!more)
+        {
+          job->finished = TRUE;
+          job->error = g_steal_pointer (&error);
+        }
+      g_mutex_unlock (&job->lock);
+      g_clear_pointer (&batch, g_ptr_array_unref);
+      g_clear_error (&error);
+      g_source_set_ready_time (job->source, 0);
+    }
+  g_object_unref (task);
+  return NULL;
+}
+
+static gboolean
+play_dispatch (gpointer data)
+{
+  GTask *task = data;
+  PlayJob *job = g_task_get_task_data (task);
+  PlogLogger *self = g_task_get_source_object (task);
+  GPtrArray *batch;
+  gboolean finished;
+  GError *error = NULL;
+
+  g_mutex_lock (&job->lock);
+  batch = g_queue_pop_head (&job->batches);
+  finished = job->finished && job->batches.length == 0;
+  if (finished)
+    error = g_steal_pointer (&job->error);
+  g_cond_signal (&job->cond);
+  g_mutex_unlock (&job->lock);
+
+  if (batch != NULL)
+    {
+      for (guint i = 0; i < batch->len; i++)
+        {
+          g_signal_emit (self, signals[REPLAYED], 0, batch->pdata[i]);
+          if (g_task_return_error_if_cancelled (task))
+            break;
+        }
+      g_ptr_array_unref (batch);
+      if (g_task_had_error (task))
+        goto abandon;
+    }
+
+  if (!finished)
+    {
+      if (batch == NULL)
+        g_source_set_ready_time (job->source, -1);
+      /* Wake again at once when more is queued. */
+      g_mutex_lock (&job->lock);
+      if (job->batches.length > 0 || job->finished)
+        g_source_set_ready_time (job->source, 0);
+      g_mutex_unlock (&job->lock);
+      return G_SOURCE_CONTINUE;
+    }
+
+  g_source_set_ready_time (job->source, -1);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else if (!g_task_return_error_if_cancelled (task))
+    g_task_return_boolean (task, TRUE);
+  return G_SOURCE_REMOVE;
+
+abandon:
+  g_clear_error (&error);
+  g_mutex_lock (&job->lock);
+  job->abandoned = TRUE;
+  g_cond_signal (&job->cond);
+  g_mutex_unlock (&job->lock);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * plog_logger_play_async:
+ * @self: a `PlogLogger`
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when the replay is done
+ * @user_data: data for @callback
+ *
+ * Replays like [method@Plog.Logger.play] without blocking the caller's
+ * main loop: files are read and decoded on a worker thread, and
+ * [signal@Plog.Logger::replayed] is emitted for each op, in order, in the
+ * thread-default main context of the caller, never on the worker. Each
+ * iteration of that context emits at most a batch of ops, so the rest of
+ * the main loop keeps running. @callback runs after the last signal.
+ *
+ * Since: 1.0
+ */
+void
+plog_logger_play_async (PlogLogger          *self,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  PlayJob *job;
+
+  g_return_if_fail (PLOG_IS_LOGGER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, plog_logger_play_async);
+
+  job = g_new0 (PlayJob, 1);
+  g_mutex_init (&job->lock);
+  g_cond_init (&job->cond);
+  g_queue_init (&job->batches);
+  g_task_set_task_data (task, job, (GDestroyNotify) play_job_free);
+
+  /* Pin the replay set now, so that it holds what was dumped before. */
+  job->cursor = plog_logger_open_cursor (self, &error);
+  if (job->cursor == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  job->source = g_source_new (&(GSourceFuncs) { NULL, NULL, NULL, NULL, NULL, NULL }, sizeof (GSource));
+  g_source_set_static_name (job->source, "[plog] play_async");
+  g_source_set_priority (job->source, g_task_get_priority (task));
+  g_source_set_callback (job->source, play_dispatch, g_object_ref (task), g_object_unref);
+  g_source_set_ready_time (job->source, -1);
+  g_source_attach (job->source, g_task_get_context (task));
+
+  g_thread_unref (g_thread_new ("plog-play", play_worker, g_object_ref (task)));
+}
+
+/**
+ * plog_logger_play_finish:
+ * @self: a `PlogLogger`
+ * @result: the `GAsyncResult`
+ * @error: return location for an error
+ *
+ * Finishes [method@Plog.Logger.play_async].
+ *
+ * Returns: `TRUE` on success; `FALSE` with @error set, for example to
+ *   [error@Plog.Error.CORRUPT] or `G_IO_ERROR_CANCELLED`
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_play_finish (PlogLogger    *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, plog_logger_play_async), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * plog_logger_compact_async:
+ * @self: a `PlogLogger`
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when the compaction has landed
+ * @user_data: data for @callback
+ *
+ * Merges the newest snapshot and every log into a new snapshot on a worker
+ * thread, then removes the files it replaces. A recording logger first
+ * rotates to a fresh log, so that everything dumped before the call is
+ * compacted, and dumps go on meanwhile. Automatic compactions take the
+ * same path; requests that arrive while one runs are served together by
+ * the next. [signal@Plog.Logger::compacted] is emitted when it lands.
+ *
+ * Since: 1.0
+ */
+void
+plog_logger_compact_async (PlogLogger          *self,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (PLOG_IS_LOGGER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, plog_logger_compact_async);
+  g_task_set_return_on_cancel (task, FALSE);
+  plog_compactor_request (self->compactor, task);
+}
+
+/**
+ * plog_logger_compact_finish:
+ * @self: a `PlogLogger`
+ * @result: the `GAsyncResult`
+ * @error: return location for an error
+ *
+ * Finishes [method@Plog.Logger.compact_async].
+ *
+ * Returns: `TRUE` when the compaction landed; `FALSE` with @error set
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_compact_finish (PlogLogger    *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, plog_logger_compact_async), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

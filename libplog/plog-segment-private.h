@@ -1,0 +1,80 @@
+/* plog-segment-private.h: one file: header, appends, sequential reads
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "plog-record-private.h"
+
+G_BEGIN_DECLS
+
+#define PLOG_SEGMENT_HEADER_SIZE 16
+#define PLOG_SEGMENT_VERSION     1
+
+typedef enum
+{
+  PLOG_SEGMENT_LOG      = 'L',
+  PLOG_SEGMENT_SNAPSHOT = 'S',
+} PlogSegmentKind;
+
+void      plog_segment_header_encode (guint8           *buf,
+                                      PlogSegmentKind   kind,
+                                      guint64           seq);
+
+/* Thin wrappers of the system calls that set PLOG_ERROR_IO naming @path. */
+int       plog_segment_open          (const char       *path,
+                                      int               flags,
+                                      GError          **error);
+gboolean  plog_segment_write_all     (int               fd,
+                                      const char       *path,
+                                      const void       *data,
+                                      gsize             len,
+                                      GError          **error);
+gboolean  plog_segment_sync          (int               fd,
+                                      const char       *path,
+                                      GError          **error);
+gboolean  plog_segment_truncate      (int               fd,
+                                      const char       *path,
+                                      gint64            size,
+                                      GError          **error);
+gboolean  plog_segment_close         (int               fd,
+                                      const char       *path,
+                                      GError          **error);
+/* Creates @path (which must not exist) with a header; returns its fd,
+ * open for appending, or -1. */
+int       plog_segment_create        (const char       *path,
+                                      PlogSegmentKind   kind,
+                                      guint64           seq,
+                                      GError          **error);
+
+typedef struct _PlogSegmentReader PlogSegmentReader;
+
+/* Reads the records of an open file (@fd is taken) from its start up to
+ * @limit bytes (-1: to its end). With @newest, damage with no good record
+ * after it is a torn tail: the reader ends there without an error. */
+PlogSegmentReader *plog_segment_reader_new       (int                  fd,
+                                                  const char          *path,
+                                                  PlogSegmentKind      kind,
+                                                  guint64              seq,
+                                                  gint64               limit,
+                                                  gboolean             newest);
+void               plog_segment_reader_free      (PlogSegmentReader   *reader);
+/* The next record: TRUE with @view (and @record, @record_size: the raw
+ * bytes, valid until the next call); FALSE at the end, or with @error. */
+gboolean           plog_segment_reader_next      (PlogSegmentReader   *reader,
+                                                  PlogRecordView      *view,
+                                                  const guint8       **record,
+                                                  gsize               *record_size,
+                                                  GError             **error);
+/* After the end: where the good records end, and whether a torn tail
+ * follows them. */
+gint64             plog_segment_reader_get_end   (PlogSegmentReader   *reader);
+gboolean           plog_segment_reader_get_torn  (PlogSegmentReader   *reader);
+const char        *plog_segment_reader_get_path  (PlogSegmentReader   *reader);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlogSegmentReader, plog_segment_reader_free)
+
+G_END_DECLS

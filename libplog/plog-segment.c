@@ -1,0 +1,434 @@
+/* plog-segment.c: one file: header, appends, sequential reads
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "plog-error.h"
+#include "plog-segment-private.h"
+
+#define READ_CHUNK (1024 * 1024)
+
+static const guint8 segment_magic[4] = { 'P', 'L', 'O', 'G' };
+
+static gboolean
+set_io_error (GError    **error,
+              int         saved_errno,
+              const char *what,
+              const char *path)
+{
+  g_autofree char *display = g_filename_display_name (path);
+
+  g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO, "Failed to %s “%s”: %s",
+               what, display, g_strerror (saved_errno));
+  return FALSE;
+}
+
+void
+plog_segment_header_encode (guint8          *buf,
+                            PlogSegmentKind  kind,
+                            guint64          seq)
+{
+  guint64 le = GUINT64_TO_LE (seq);
+
+  memcpy (buf, segment_magic, 4);
+  buf[4] = PLOG_SEGMENT_VERSION;
+  buf[5] = (guint8) kind;
+  buf[6] = buf[7] = 0;
+  memcpy (buf + 8, &le, 8);
+}
+
+static gboolean
+header_is_valid (const guint8    *buf,
+                 PlogSegmentKind  kind,
+                 guint64          seq)
+{
+  guint8 expected[PLOG_SEGMENT_HEADER_SIZE];
+
+  plog_segment_header_encode (expected, kind, seq);
+  return memcmp (buf, expected, PLOG_SEGMENT_HEADER_SIZE) == 0;
+}
+
+int
+plog_segment_open (const char  *path,
+                   int          flags,
+                   GError     **error)
+{
+  int fd;
+
+  do
+    fd = open (path, flags | O_CLOEXEC, 0600);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    set_io_error (error, errno, "open", path);
+  return fd;
+}
+
+gboolean
+plog_segment_write_all (int          fd,
+                        const char  *path,
+                        const void  *data,
+                        gsize        len,
+                        GError     **error)
+{
+  const guint8 *p = data;
+
+  while (len > 0)
+    {
+      gssize n = write (fd, p, len);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return set_io_error (error, errno, "write", path);
+        }
+      p += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+gboolean
+plog_segment_sync (int          fd,
+                   const char  *path,
+                   GError     **error)
+{
+#ifdef HAVE_FDATASYNC
+  while (fdatasync (fd) != 0)
+#else
+  while (fsync (fd) != 0)
+#endif
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == EINTR)
+        continue;
+      return set_io_error (error, saved_errno, "sync", path);
+    }
+  return TRUE;
+}
+
+gboolean
+plog_segment_truncate (int          fd,
+                       const char  *path,
+                       gint64       size,
+                       GError     **error)
+{
+  while (ftruncate (fd, size) != 0)
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == EINTR)
+        continue;
+      return set_io_error (error, saved_errno, "truncate", path);
+    }
+  return TRUE;
+}
+
+gboolean
+plog_segment_close (int          fd,
+                    const char  *path,
+                    GError     **error)
+{
+  /* close() must not be retried on EINTR on Linux: the fd is gone. */
+  if (close (fd) != 0 && errno != EINTR)
+    return set_io_error (error, errno, "close", path);
+  return TRUE;
+}
+
+int
+plog_segment_create (const char       *path,
+                     PlogSegmentKind   kind,
+                     guint64           seq,
+                     GError          **error)
+{
+  guint8 header[PLOG_SEGMENT_HEADER_SIZE];
+  int fd = plog_segment_open (path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, error);
+
+  if (fd < 0)
+    return -1;
+  plog_segment_header_encode (header, kind, seq);
+  if (!plog_segment_write_all (fd, path, header, sizeof header, error))
+    {
+      close (fd);
+      unlink (path);
+      return -1;
+    }
+  return fd;
+}
+
+struct _PlogSegmentReader
+{
+  int              fd;
+  char            *path;
+  PlogSegmentKind  kind;
+  guint64          seq;
+  gint64           limit;       /* bytes of the file to read */
+  gboolean         newest;
+
+  guint8          *buf;
+  gsize            buf_size;
+  gsize            buf_start;   /* first unread byte in buf */
+  gsize            buf_end;     /* end of the data in buf */
+  gint64           buf_offset;  /* file offset of buf[0] */
+  gint64           read_offset; /* file offset of the next read */
+
+  gboolean         header_done;
+  gboolean         done;
+  gboolean         torn;
+  gint64           end;         /* file offset after the last good record */
+};
+
+PlogSegmentReader *
+plog_segment_reader_new (int              fd,
+                         const char      *path,
+                         PlogSegmentKind  kind,
+                         guint64          seq,
+                         gint64           limit,
+                         gboolean         newest)
+{
+  PlogSegmentReader *reader = g_new0 (PlogSegmentReader, 1);
+
+  reader->fd = fd;
+  reader->path = g_strdup (path);
+  reader->kind = kind;
+  reader->seq = seq;
+  reader->limit = limit;
+  reader->newest = newest;
+  reader->buf_size = READ_CHUNK;
+  reader->buf = g_malloc (reader->buf_size);
+#ifdef HAVE_POSIX_FADVISE
+  posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  return reader;
+}
+
+void
+plog_segment_reader_free (PlogSegmentReader *reader)
+{
+  if (reader == NULL)
+    return;
+  if (reader->fd >= 0)
+    close (reader->fd);
+  g_free (reader->path);
+  g_free (reader->buf);
+  g_free (reader);
+}
+
+const char *
+plog_segment_reader_get_path (PlogSegmentReader *reader)
+{
+  return reader->path;
+}
+
+gint64
+plog_segment_reader_get_end (PlogSegmentReader *reader)
+{
+  return reader->end;
+}
+
+gboolean
+plog_segment_reader_get_torn (PlogSegmentReader *reader)
+{
+  return reader->torn;
+}
+
+/* Makes at least @want unread bytes available in the buffer if the file
+ * has them; returns how many there are (fewer at the end). */
+static gssize
+reader_fill (PlogSegmentReader  *reader,
+             gsize               want,
+             GError            **error)
+{
+  gsize avail = reader->buf_end - reader->buf_start;
+
+  if (avail >= want)
+    return avail;
+
+  /* Move the unread bytes to the front, and grow for a large record. */
+  if (reader->buf_start > 0)
+    {
+      memmove (reader->buf, reader->buf + reader->buf_start, avail);
+      reader->buf_offset += reader->buf_start;
+      reader->buf_start = 0;
+      reader->buf_end = avail;
+    }
+  if (want > reader->buf_size)
+    {
+      reader->buf_size = want;
+      reader->buf = g_realloc (reader->buf, reader->buf_size);
+    }
+
+  while (reader->buf_end < want)
+    {
+      gsize room = reader->buf_size - reader->buf_end;
+      gssize n;
+
+      if (reader->limit >= 0)
+        room = MIN ((gint64) room, reader->limit - reader->read_offset);
+      if (room == 0)
+        break;
+      n = pread (reader->fd, reader->buf + reader->buf_end, room, reader->read_offset);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          set_io_error (error, errno, "read", reader->path);
+          return -1;
+        }
+      if (n == 0)
+        break;
+      reader->buf_end += n;
+      reader->read_offset += n;
+    }
+  return reader->buf_end - reader->buf_start;
+}
+
+/* Whether any good record starts after @offset in the file: what tells a
+ * torn tail (nothing good after the damage) from corruption. */
+static gboolean
+good_record_after (PlogSegmentReader  *reader,
+                   gint64              offset,
+                   GError            **error)
+{
+  struct stat st;
+  const guint8 *map;
+  gint64 size;
+  gboolean found = FALSE;
+
+  if (fstat (reader->fd, &st) != 0)
+    return set_io_error (error, errno, "stat", reader->path);
+  size = reader->limit >= 0 ? MIN (reader->limit, st.st_size) : st.st_size;
+  if (size <= offset + 1 + PLOG_RECORD_HEADER_SIZE)
+    return FALSE;
+  map = mmap (NULL, size, PROT_READ, MAP_PRIVATE, reader->fd, 0);
+  if (map == MAP_FAILED)
+    return set_io_error (error, errno, "map", reader->path);
+  for (gint64 i = offset + 1; i + PLOG_RECORD_HEADER_SIZE < size && !found; i++)
+    {
+      gsize record_size;
+
+      found = plog_record_check (map + i, size - i, &record_size, NULL) == PLOG_RECORD_OK;
+    }
+  munmap ((void *) map, size);
+  return found;
+}
+
+static gboolean
+corrupt (PlogSegmentReader  *reader,
+         gint64              offset,
+         const char         *what,
+         GError            **error)
+{
+  g_autofree char *display = g_filename_display_name (reader->path);
+
+  reader->done = TRUE;
+  g_set_error (error, PLOG_ERROR, PLOG_ERROR_CORRUPT,
+               "Corrupt %s “%s” at byte offset %" G_GINT64_FORMAT ": %s",
+               reader->kind == PLOG_SEGMENT_LOG ? "log" : "snapshot",
+               display, offset, what);
+  return FALSE;
+}
+
+/* Damage at @offset: the end of a torn tail, or corruption. */
+static gboolean
+damaged (PlogSegmentReader  *reader,
+         gint64              offset,
+         const char         *what,
+         GError            **error)
+{
+  GError *local_error = NULL;
+
+  if (reader->newest && !good_record_after (reader, offset, &local_error))
+    {
+      if (local_error != NULL)
+        {
+          reader->done = TRUE;
+          g_propagate_error (error, local_error);
+          return FALSE;
+        }
+      reader->done = TRUE;
+      reader->torn = TRUE;
+      reader->end = offset;
+      return FALSE;
+    }
+  return corrupt (reader, offset, what, error);
+}
+
+gboolean
+plog_segment_reader_next (PlogSegmentReader  *reader,
+                          PlogRecordView     *view,
+                          const guint8      **record,
+                          gsize              *record_size,
+                          GError            **error)
+{
+  gssize avail;
+  gint64 offset;
+
+  if (reader->done)
+    return FALSE;
+
+  if (!reader->header_done)
+    {
+      avail = reader_fill (reader, PLOG_SEGMENT_HEADER_SIZE, error);
+      if (avail < 0)
+        return (reader->done = TRUE, FALSE);
+      if (avail < PLOG_SEGMENT_HEADER_SIZE ||
+          !header_is_valid (reader->buf, reader->kind, reader->seq))
+        return damaged (reader, 0,
+                        avail < PLOG_SEGMENT_HEADER_SIZE ? "truncated header" : "bad header",
+                        error);
+      reader->header_done = TRUE;
+      reader->buf_start = PLOG_SEGMENT_HEADER_SIZE;
+      reader->end = PLOG_SEGMENT_HEADER_SIZE;
+    }
+
+  offset = reader->buf_offset + reader->buf_start;
+  avail = reader_fill (reader, PLOG_RECORD_HEADER_SIZE, error);
+  if (avail < 0)
+    return (reader->done = TRUE, FALSE);
+  if (avail == 0)
+    {
+      reader->done = TRUE;
+      return FALSE;
+    }
+
+  for (;;)
+    {
+      const guint8 *p = reader->buf + reader->buf_start;
+
+      switch (plog_record_check (p, avail, record_size, view))
+        {
+        case PLOG_RECORD_OK:
+          *record = p;
+          reader->buf_start += *record_size;
+          reader->end = offset + *record_size;
+          return TRUE;
+
+        case PLOG_RECORD_SHORT:
+          {
+            gssize more = reader_fill (reader, *record_size, error);
+
+            if (more < 0)
+              return (reader->done = TRUE, FALSE);
+            if (more == avail)
+              return damaged (reader, offset, "truncated record", error);
+            avail = more;
+          }
+          break;
+
+        case PLOG_RECORD_BAD:
+        default:
+          return damaged (reader, offset, "bad record", error);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+/* plog-state-private.h: the merge semantics over raw records
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+#include "plog-record-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PlogState PlogState;
+
+PlogState *plog_state_new         (void);
+void       plog_state_free        (PlogState            *state);
+/* Applies one record, as replaying its op would. @record is the whole
+ * record (header included) that @view was parsed from; it is copied when
+ * it becomes a live entry. */
+void       plog_state_apply       (PlogState            *state,
+                                   const PlogRecordView *view,
+                                   const guint8         *record,
+                                   gsize                 record_size);
+/* The number of live entries: one snapshot record each. */
+guint      plog_state_get_size    (PlogState            *state);
+/* Calls @func for the record of each live entry: the configurations
+ * first (the global one before those of keys), then values and sub
+ * values. Stops at the first FALSE. */
+typedef gboolean (*PlogStateForeachFunc) (const guint8 *record,
+                                          gsize         record_size,
+                                          gpointer      user_data);
+gboolean   plog_state_foreach     (PlogState            *state,
+                                   PlogStateForeachFunc  func,
+                                   gpointer              user_data);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlogState, plog_state_free)
+
+G_END_DECLS

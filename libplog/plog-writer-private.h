@@ -1,0 +1,56 @@
+/* plog-writer-private.h: appending ops to the current log
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "plog-directory-private.h"
+#include "plog-logger.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PlogWriter PlogWriter;
+
+/* A closed writer: appends fail with PLOG_ERROR_NOT_RECORDING. */
+PlogWriter *plog_writer_new            (PlogDirectory  *dir,
+                                        PlogSyncMode    sync_mode);
+/* The writer must be closed. */
+void        plog_writer_free           (PlogWriter     *writer);
+/* Starts appending to a new log @seq, made durable with its directory
+ * entry. */
+gboolean    plog_writer_open           (PlogWriter     *writer,
+                                        guint64         seq,
+                                        GError        **error);
+gboolean    plog_writer_is_open        (PlogWriter     *writer);
+void        plog_writer_set_sync_mode  (PlogWriter     *writer,
+                                        PlogSyncMode    sync_mode);
+/* Appends the record of @op; returns with it durable under ALWAYS. Sets
+ * @log_size to the size of the current log after it. Any thread. */
+gboolean    plog_writer_append         (PlogWriter     *writer,
+                                        PlogOp         *op,
+                                        gint64         *log_size,
+                                        GError        **error);
+/* Makes every appended record durable. A closed writer has nothing to do. */
+gboolean    plog_writer_flush          (PlogWriter     *writer,
+                                        GError        **error);
+/* Switches to a new log @seq; the closed one is durable first. Sets
+ * @rotated to FALSE (and succeeds) when the writer is closed. */
+gboolean    plog_writer_rotate         (PlogWriter     *writer,
+                                        guint64         seq,
+                                        gboolean       *rotated,
+                                        GError        **error);
+/* Hands every appended record to the kernel and tells the current log
+ * and its size; @open is FALSE (and nothing else set) when closed. */
+gboolean    plog_writer_pin            (PlogWriter     *writer,
+                                        gboolean       *open,
+                                        guint64        *seq,
+                                        gint64         *size,
+                                        GError        **error);
+/* Writes and syncs what is left, then closes the log. With @force, it
+ * closes even when that fails, dropping what could not be written. */
+gboolean    plog_writer_close          (PlogWriter     *writer,
+                                        gboolean        force,
+                                        GError        **error);
+
+G_END_DECLS

@@ -1,0 +1,524 @@
+/* plog-writer.c: appending ops to the current log
+ *
+ * One mutex guards the writer. A dump encodes its record into a 64 KiB
+ * buffer under it; a full buffer goes to the kernel with one write(2).
+ * Positions are counted in one byte stream across logs: @written bytes
+ * were handed to the kernel, @durable bytes are on disk.
+ *
+ * Under PLOG_SYNC_MODE_ALWAYS a dump waits until @durable passes its
+ * record. The first waiter becomes the leader: it lets the group gather
+ * for a few microseconds, writes the buffer, drops the lock and
+ * fdatasync()s once for everyone who appended before it (group commit).
+ *
+ * A background thread hands the buffer to the kernel every 200 ms, so that
+ * a crash of the process loses at most that much in every mode, and under
+ * PLOG_SYNC_MODE_PERIODIC fdatasync()s about once a second. Neither needs
+ * the application's main loop.
+ *
+ * Rotation syncs the bulk of the closed log before it takes the lock, so
+ * that dumpers wait only for the last few kilobytes.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "plog-error.h"
+#include "plog-record-private.h"
+#include "plog-segment-private.h"
+#include "plog-writer-private.h"
+
+#define BUFFER_SIZE          (64 * 1024)
+#define FLUSH_INTERVAL_USEC  (200 * G_TIME_SPAN_MILLISECOND)
+#define SYNC_INTERVAL_USEC   (G_TIME_SPAN_SECOND)
+#define GATHER_USEC          50
+
+struct _PlogWriter
+{
+  PlogDirectory *dir;            /* (owned) */
+  GMutex         lock;
+  GCond          cond;           /* @durable, @syncing or @rotating changed */
+  GCond          append_cond;    /* a dumper waits for durability */
+  GCond          tick_cond;      /* wakes the background thread */
+
+  /* Everything below is guarded by @lock. */
+  gboolean       open;
+  gboolean       broken;         /* a failed write could not be undone */
+  PlogSyncMode   sync_mode;
+  int            fd;
+  char          *path;           /* (owned) (nullable) */
+  guint64        seq;
+  gint64         file_size;      /* bytes of the log in the kernel */
+  guint8        *buf;            /* (owned) */
+  gsize          buf_len;
+  guint64        written;
+  guint64        durable;
+  gboolean       syncing;        /* a leader syncs without the lock */
+  gboolean       rotating;       /* a rotation syncs without the lock */
+  guint          waiters;        /* dumpers waiting for durability */
+  guint          last_group;     /* how many the last sync served */
+
+  GThread       *thread;         /* (owned) (nullable) */
+  gboolean       quit;
+};
+
+static gboolean
+not_recording (PlogWriter  *writer,
+               GError     **error)
+{
+  g_autofree char *display = g_filename_display_name (plog_directory_get_path (writer->dir));
+
+  g_set_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING,
+               "The logger of “%s” is not recording", display);
+  return FALSE;
+}
+
+/* Hands the buffer to the kernel. A failed write is cut away again, so
+ * that the log never holds a partial record followed by a good one; the
+ * buffer is kept for the next try. */
+static gboolean
+flush_locked (PlogWriter  *writer,
+              GError     **error)
+{
+  if (writer->buf_len == 0)
+    return TRUE;
+  if (writer->broken)
+    {
+      g_autofree char *display = g_filename_display_name (writer->path);
+
+      g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO,
+                   "Log file “%s” could not be repaired after a failed write; "
+                   "stop and record again", display);
+      return FALSE;
+    }
+  if (!plog_segment_write_all (writer->fd, writer->path, writer->buf, writer->buf_len, error))
+    {
+      if (!plog_segment_truncate (writer->fd, writer->path, writer->file_size, NULL))
+        writer->broken = TRUE;
+      return FALSE;
+    }
+  writer->file_size += writer->buf_len;
+  writer->written += writer->buf_len;
+  writer->buf_len = 0;
+  return TRUE;
+}
+
+/* Waits until @target bytes are durable, syncing as the leader when no
+ * one else does. Called and returns with the lock held. */
+static gboolean
+wait_durable_locked (PlogWriter  *writer,
+                     guint64      target,
+                     GError     **error)
+{
+  while (writer->durable < target)
+    {
+      gboolean ok;
+      guint64 goal;
+      guint group;
+      int fd;
+      g_autofree char *path = NULL;
+
+      if (writer->syncing || writer->rotating)
+        {
+          g_cond_wait (&writer->cond, &writer->lock);
+          continue;
+        }
+
+      writer->syncing = TRUE;
+      /* Gather: wait briefly until as many dumpers as last time have
+       * appended, so that one fdatasync() covers them all. */
+      if (writer->waiters > 1 || writer->last_group > 1)
+        {
+          gint64 deadline = g_get_monotonic_time () + GATHER_USEC;
+
+          while (writer->waiters < writer->last_group &&
+                 g_cond_wait_until (&writer->append_cond, &writer->lock, deadline))
+            ;
+        }
+      if (!flush_locked (writer, error))
+        {
+          writer->syncing = FALSE;
+          g_cond_broadcast (&writer->cond);
+          return FALSE;
+        }
+      goal = writer->written;
+      group = writer->waiters;
+      fd = writer->fd;
+      path = g_strdup (writer->path);
+
+      g_mutex_unlock (&writer->lock);
+      ok = plog_segment_sync (fd, path, error);
+      g_mutex_lock (&writer->lock);
+
+      writer->syncing = FALSE;
+      if (ok)
+        {
+          writer->durable = MAX (writer->durable, goal);
+          writer->last_group = MAX (group, 1);
+        }
+      g_cond_broadcast (&writer->cond);
+      if (!ok)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gpointer
+background_thread (gpointer data)
+{
+  PlogWriter *writer = data;
+  gint64 last_sync = g_get_monotonic_time ();
+
+  g_mutex_lock (&writer->lock);
+  while (!writer->quit)
+    {
+      gint64 now;
+
+      g_cond_wait_until (&writer->tick_cond, &writer->lock,
+                         g_get_monotonic_time () + FLUSH_INTERVAL_USEC);
+      if (writer->quit || !writer->open)
+        continue;
+
+      /* Errors are kept in the buffer and reported by the next dump,
+       * flush or stop. */
+      if (!writer->syncing && !writer->rotating)
+        flush_locked (writer, NULL);
+
+      now = g_get_monotonic_time ();
+      if (writer->sync_mode == PLOG_SYNC_MODE_PERIODIC &&
+          now - last_sync >= SYNC_INTERVAL_USEC)
+        {
+          last_sync = now;
+          if (writer->durable < writer->written + writer->buf_len)
+            wait_durable_locked (writer, writer->written + writer->buf_len, NULL);
+        }
+    }
+  g_mutex_unlock (&writer->lock);
+  return NULL;
+}
+
+PlogWriter *
+plog_writer_new (PlogDirectory *dir,
+                 PlogSyncMode   sync_mode)
+{
+  PlogWriter *writer = g_new0 (PlogWriter, 1);
+
+  writer->dir = plog_directory_ref (dir);
+  g_mutex_init (&writer->lock);
+  g_cond_init (&writer->cond);
+  g_cond_init (&writer->append_cond);
+  g_cond_init (&writer->tick_cond);
+  writer->sync_mode = sync_mode;
+  writer->fd = -1;
+  writer->last_group = 1;
+  return writer;
+}
+
+void
+plog_writer_free (PlogWriter *writer)
+{
+  if (writer == NULL)
+    return;
+  g_assert (!writer->open && writer->thread == NULL);
+  g_mutex_clear (&writer->lock);
+  g_cond_clear (&writer->cond);
+  g_cond_clear (&writer->append_cond);
+  g_cond_clear (&writer->tick_cond);
+  g_free (writer->path);
+  g_free (writer->buf);
+  plog_directory_unref (writer->dir);
+  g_free (writer);
+}
+
+/* Creates a new log, durable with its name. */
+static int
+create_log (PlogWriter  *writer,
+            guint64      seq,
+            char       **path_out,
+            GError     **error)
+{
+  g_autofree char *path = plog_directory_file_path (writer->dir, seq, PLOG_SEGMENT_LOG);
+  int fd = plog_segment_create (path, PLOG_SEGMENT_LOG, seq, error);
+
+  if (fd < 0)
+    return -1;
+  if (!plog_segment_sync (fd, path, error) || !plog_directory_sync (writer->dir, error))
+    {
+      close (fd);
+      g_unlink (path);
+      return -1;
+    }
+  *path_out = g_steal_pointer (&path);
+  return fd;
+}
+
+gboolean
+plog_writer_open (PlogWriter  *writer,
+                  guint64      seq,
+                  GError     **error)
+{
+  g_autofree char *path = NULL;
+  int fd;
+
+  fd = create_log (writer, seq, &path, error);
+  if (fd < 0)
+    return FALSE;
+
+  g_mutex_lock (&writer->lock);
+  g_assert (!writer->open);
+  writer->open = TRUE;
+  writer->broken = FALSE;
+  writer->fd = fd;
+  g_free (writer->path);
+  writer->path = g_steal_pointer (&path);
+  writer->seq = seq;
+  writer->file_size = PLOG_SEGMENT_HEADER_SIZE;
+  if (writer->buf == NULL)
+    writer->buf = g_malloc (BUFFER_SIZE);
+  writer->buf_len = 0;
+  writer->durable = writer->written;
+  writer->quit = FALSE;
+  g_mutex_unlock (&writer->lock);
+
+  writer->thread = g_thread_new ("plog-writer", background_thread, writer);
+  return TRUE;
+}
+
+gboolean
+plog_writer_is_open (PlogWriter *writer)
+{
+  gboolean open;
+
+  g_mutex_lock (&writer->lock);
+  open = writer->open;
+  g_mutex_unlock (&writer->lock);
+  return open;
+}
+
+void
+plog_writer_set_sync_mode (PlogWriter   *writer,
+                           PlogSyncMode  sync_mode)
+{
+  g_mutex_lock (&writer->lock);
+  writer->sync_mode = sync_mode;
+  g_mutex_unlock (&writer->lock);
+}
+
+/* A record larger than the buffer goes straight to the kernel. */
+static gboolean
+append_large_locked (PlogWriter  *writer,
+                     PlogOp      *op,
+                     gsize        size,
+                     GError     **error)
+{
+  g_autofree guint8 *record = NULL;
+
+  if (!flush_locked (writer, error))
+    return FALSE;
+  record = g_malloc (size);
+  plog_record_encode (op, record);
+  if (!plog_segment_write_all (writer->fd, writer->path, record, size, error))
+    {
+      if (!plog_segment_truncate (writer->fd, writer->path, writer->file_size, NULL))
+        writer->broken = TRUE;
+      return FALSE;
+    }
+  writer->file_size += size;
+  writer->written += size;
+  return TRUE;
+}
+
+gboolean
+plog_writer_append (PlogWriter  *writer,
+                    PlogOp      *op,
+                    gint64      *log_size,
+                    GError     **error)
+{
+  gsize size = plog_record_size (op);
+  gboolean ok = TRUE;
+
+  if (size > PLOG_OP_MAX_SIZE)
+    {
+      g_set_error (error, PLOG_ERROR, PLOG_ERROR_TOO_LARGE,
+                   "The op's record of %" G_GSIZE_FORMAT " bytes exceeds the limit of %d bytes",
+                   size, PLOG_OP_MAX_SIZE);
+      return FALSE;
+    }
+
+  g_mutex_lock (&writer->lock);
+  if (!writer->open)
+    {
+      g_mutex_unlock (&writer->lock);
+      return not_recording (writer, error);
+    }
+  if (size > BUFFER_SIZE)
+    ok = append_large_locked (writer, op, size, error);
+  else if (writer->buf_len + size > BUFFER_SIZE && !flush_locked (writer, error))
+    ok = FALSE;
+  else
+    {
+      plog_record_encode (op, writer->buf + writer->buf_len);
+      writer->buf_len += size;
+    }
+  if (ok)
+    {
+      *log_size = writer->file_size + writer->buf_len;
+      if (writer->sync_mode == PLOG_SYNC_MODE_ALWAYS)
+        {
+          writer->waiters++;
+          g_cond_signal (&writer->append_cond);
+          ok = wait_durable_locked (writer, writer->written + writer->buf_len, error);
+          writer->waiters--;
+        }
+    }
+  g_mutex_unlock (&writer->lock);
+  return ok;
+}
+
+gboolean
+plog_writer_flush (PlogWriter  *writer,
+                   GError     **error)
+{
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&writer->lock);
+  if (writer->open)
+    ok = wait_durable_locked (writer, writer->written + writer->buf_len, error);
+  g_mutex_unlock (&writer->lock);
+  return ok;
+}
+
+gboolean
+plog_writer_pin (PlogWriter  *writer,
+                 gboolean    *open,
+                 guint64     *seq,
+                 gint64      *size,
+                 GError     **error)
+{
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&writer->lock);
+  *open = writer->open;
+  if (writer->open)
+    {
+      while (writer->syncing || writer->rotating)
+        g_cond_wait (&writer->cond, &writer->lock);
+      ok = flush_locked (writer, error);
+      *seq = writer->seq;
+      *size = writer->file_size;
+    }
+  g_mutex_unlock (&writer->lock);
+  return ok;
+}
+
+gboolean
+plog_writer_rotate (PlogWriter  *writer,
+                    guint64      seq,
+                    gboolean    *rotated,
+                    GError     **error)
+{
+  g_autofree char *new_path = NULL;
+  g_autofree char *old_path = NULL;
+  int new_fd, old_fd;
+  gboolean ok;
+
+  *rotated = FALSE;
+  g_mutex_lock (&writer->lock);
+  while (writer->rotating)
+    g_cond_wait (&writer->cond, &writer->lock);
+  if (!writer->open)
+    {
+      g_mutex_unlock (&writer->lock);
+      return TRUE;
+    }
+  writer->rotating = TRUE;
+  g_mutex_unlock (&writer->lock);
+
+  new_fd = create_log (writer, seq, &new_path, error);
+  if (new_fd < 0)
+    {
+      g_mutex_lock (&writer->lock);
+      writer->rotating = FALSE;
+      g_cond_broadcast (&writer->cond);
+      g_mutex_unlock (&writer->lock);
+      return FALSE;
+    }
+
+  /* The bulk of the closed log reaches the disk without the lock... */
+  g_mutex_lock (&writer->lock);
+  while (writer->syncing)
+    g_cond_wait (&writer->cond, &writer->lock);
+  ok = flush_locked (writer, error);
+  old_fd = writer->fd;
+  old_path = g_strdup (writer->path);
+  g_mutex_unlock (&writer->lock);
+  ok = ok && plog_segment_sync (old_fd, old_path, error);
+
+  /* ...and under it, only what was dumped meanwhile. */
+  g_mutex_lock (&writer->lock);
+  while (writer->syncing)
+    g_cond_wait (&writer->cond, &writer->lock);
+  ok = ok && flush_locked (writer, error) && plog_segment_sync (old_fd, old_path, error);
+  if (ok)
+    {
+      writer->durable = writer->written;
+      writer->fd = new_fd;
+      g_free (writer->path);
+      writer->path = g_steal_pointer (&new_path);
+      writer->seq = seq;
+      writer->file_size = PLOG_SEGMENT_HEADER_SIZE;
+      *rotated = TRUE;
+    }
+  writer->rotating = FALSE;
+  g_cond_broadcast (&writer->cond);
+  g_mutex_unlock (&writer->lock);
+
+  if (!ok)
+    {
+      close (new_fd);
+      g_unlink (new_path);
+      return FALSE;
+    }
+  return plog_segment_close (old_fd, old_path, error);
+}
+
+gboolean
+plog_writer_close (PlogWriter  *writer,
+                   gboolean     force,
+                   GError     **error)
+{
+  gboolean ok = TRUE;
+  GThread *thread;
+
+  g_mutex_lock (&writer->lock);
+  while (writer->rotating)
+    g_cond_wait (&writer->cond, &writer->lock);
+  if (writer->open)
+    {
+      ok = wait_durable_locked (writer, writer->written + writer->buf_len, error);
+      if (ok || force)
+        {
+          GError **close_error = ok ? error : NULL;
+
+          ok = plog_segment_close (writer->fd, writer->path, close_error) && ok;
+          writer->open = FALSE;
+          writer->fd = -1;
+          writer->buf_len = 0;
+          writer->durable = writer->written;
+        }
+    }
+  thread = writer->open ? NULL : g_steal_pointer (&writer->thread);
+  writer->quit = thread != NULL;
+  g_cond_signal (&writer->tick_cond);
+  g_mutex_unlock (&writer->lock);
+
+  if (thread != NULL)
+    g_thread_join (thread);
+  return ok;
+}
