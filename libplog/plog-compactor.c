@@ -155,11 +155,15 @@ static void
 return_task (GTask  *task,
              GError *error)
 {
+  g_autoptr(GSource) source = g_idle_source_new ();
+
   if (error != NULL)
     g_task_return_error (task, g_error_copy (error));
   else
     g_task_return_boolean (task, TRUE);
-  g_main_context_invoke (g_task_get_context (task), unref_task_cb, task);
+  g_source_set_static_name (source, "[plog] compaction done");
+  g_source_set_callback (source, unref_task_cb, task, NULL);
+  g_source_attach (source, g_task_get_context (task));
 }
 
 static gpointer

@@ -203,6 +203,11 @@ plog_cursor_next (PlogCursor    *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      self->done = TRUE;
+      return NULL;
+    }
   if (!_plog_cursor_next_record (self, &view, &record, &record_size, cancellable, error))
     return NULL;
   return plog_record_view_to_op (&view);

@@ -117,6 +117,12 @@ list_files (PlogDirectory  *dir,
       PlogFileEntry entry;
       gboolean tmp;
 
+      if (g_str_has_suffix (name, ".tmp"))
+        {
+          if (tmp_names != NULL)
+            g_ptr_array_add (tmp_names, g_strdup (name));
+          continue;
+        }
       if (!parse_name (name, &entry, &tmp))
         continue;
       if (tmp)

@@ -128,8 +128,14 @@ compaction_landed (gpointer user_data)
 {
   LandedData *landed = user_data;
 
-  g_main_context_invoke_full (landed->main_context, G_PRIORITY_DEFAULT, emit_compacted_cb,
-                              g_rc_box_acquire (landed), landed_data_release);
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  /* Not g_main_context_invoke(): it would run the handler on this thread
+   * when the context happens to be free. */
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[plog] compacted");
+  g_source_set_callback (source, emit_compacted_cb, g_rc_box_acquire (landed), landed_data_release);
+  g_source_attach (source, landed->main_context);
 }
 
 static gboolean
@@ -810,6 +816,8 @@ plog_logger_play (PlogLogger       *self,
         operate (op, user_data);
       g_signal_emit (self, signals[REPLAYED], 0, op);
       plog_op_unref (op);
+      if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
+        break;
     }
   if (local_error != NULL)
     {
