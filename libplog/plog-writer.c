@@ -38,6 +38,8 @@
 #define FLUSH_INTERVAL_USEC  (200 * G_TIME_SPAN_MILLISECOND)
 #define SYNC_INTERVAL_USEC   (G_TIME_SPAN_SECOND)
 #define GATHER_USEC          50
+#define MAX_SYNC_ROUNDS      6
+#define SMALL_REMAINDER      (512 * 1024)
 
 struct _PlogWriter
 {
@@ -59,8 +61,10 @@ struct _PlogWriter
   gsize          buf_len;
   guint64        written;
   guint64        durable;
-  gboolean       syncing;        /* a leader syncs without the lock */
-  gboolean       rotating;       /* a rotation syncs without the lock */
+  gboolean       syncing;        /* a leader syncs the current log without
+                                  * the lock: it is not swapped or closed */
+  gboolean       rotating;       /* a rotation is under way: one at a time,
+                                  * and the writer is not closed meanwhile */
   guint          waiters;        /* dumpers waiting for durability */
   guint          last_group;     /* how many the last sync served */
 
@@ -124,7 +128,7 @@ wait_durable_locked (PlogWriter  *writer,
       int fd;
       g_autofree char *path = NULL;
 
-      if (writer->syncing || writer->rotating)
+      if (writer->syncing)
         {
           g_cond_wait (&writer->cond, &writer->lock);
           continue;
@@ -187,8 +191,7 @@ background_thread (gpointer data)
 
       /* Errors are kept in the buffer and reported by the next dump,
        * flush or stop. */
-      if (!writer->syncing && !writer->rotating)
-        flush_locked (writer, NULL);
+      flush_locked (writer, NULL);
 
       now = g_get_monotonic_time ();
       if (writer->sync_mode == PLOG_SYNC_MODE_PERIODIC &&
@@ -407,8 +410,6 @@ plog_writer_pin (PlogWriter  *writer,
   *open = writer->open;
   if (writer->open)
     {
-      while (writer->syncing || writer->rotating)
-        g_cond_wait (&writer->cond, &writer->lock);
       ok = flush_locked (writer, error);
       *seq = writer->seq;
       *size = writer->file_size;
@@ -425,7 +426,8 @@ plog_writer_rotate (PlogWriter  *writer,
 {
   g_autofree char *new_path = NULL;
   g_autofree char *old_path = NULL;
-  int new_fd, old_fd;
+  int new_fd, old_fd = -1;
+  guint64 synced = 0;
   gboolean ok;
 
   *rotated = FALSE;
@@ -450,15 +452,28 @@ plog_writer_rotate (PlogWriter  *writer,
       return FALSE;
     }
 
-  /* The bulk of the closed log reaches the disk without the lock... */
-  g_mutex_lock (&writer->lock);
-  while (writer->syncing)
-    g_cond_wait (&writer->cond, &writer->lock);
-  ok = flush_locked (writer, error);
-  old_fd = writer->fd;
-  old_path = g_strdup (writer->path);
-  g_mutex_unlock (&writer->lock);
-  ok = ok && plog_segment_sync (old_fd, old_path, error);
+  /* The bulk of the closed log reaches the disk without the lock, in
+   * rounds: what was dumped during one sync is synced by the next, until
+   * little is left... */
+  ok = TRUE;
+  for (guint round = 0; ok && round < MAX_SYNC_ROUNDS; round++)
+    {
+      guint64 flushed;
+
+      g_mutex_lock (&writer->lock);
+      while (writer->syncing)
+        g_cond_wait (&writer->cond, &writer->lock);
+      ok = flush_locked (writer, error);
+      flushed = writer->written;
+      old_fd = writer->fd;
+      if (old_path == NULL)
+        old_path = g_strdup (writer->path);
+      g_mutex_unlock (&writer->lock);
+      if (round > 0 && flushed - synced < SMALL_REMAINDER)
+        break;
+      ok = ok && plog_segment_sync (old_fd, old_path, error);
+      synced = flushed;
+    }
 
   /* ...and under it, only what was dumped meanwhile. */
   g_mutex_lock (&writer->lock);
