@@ -94,6 +94,7 @@ snapshot_write (int          fd,
 /* One compaction, with the changes lock held. */
 static gboolean
 compact_locked (PlogCompactor  *compactor,
+                gboolean       *landed,
                 GCancellable   *cancellable,
                 GError        **error)
 {
@@ -131,6 +132,8 @@ compact_locked (PlogCompactor  *compactor,
 
   if (!plog_directory_install_snapshot (compactor->dir, seq, snapshot_write, state, error))
     return FALSE;
+
+  *landed = TRUE;
 
   plog_directory_lock_files (compactor->dir);
   if (!plog_directory_remove_below (compactor->dir, seq, error))
@@ -178,6 +181,7 @@ compactor_thread (gpointer data)
       g_autoptr(GError) error = NULL;
       GCancellable *cancellable = NULL;
       gboolean automatic;
+      gboolean landed = FALSE;
       gboolean ok;
 
       automatic = g_atomic_int_get (&compactor->auto_requested) &&
@@ -207,12 +211,13 @@ compactor_thread (gpointer data)
         cancellable = g_task_get_cancellable (tasks->pdata[0]);
 
       plog_directory_lock_changes (compactor->dir);
-      ok = compact_locked (compactor, cancellable, &error);
+      ok = compact_locked (compactor, &landed, cancellable, &error);
       plog_directory_unlock_changes (compactor->dir);
 
-      if (ok)
+      /* A snapshot that landed counts even when tidying up failed. */
+      if (landed)
         compactor->landed (compactor->user_data);
-      else
+      if (!ok)
         g_debug ("Compaction failed: %s", error->message);
 
       for (guint i = 0; i < tasks->len; i++)
@@ -348,23 +353,19 @@ plog_compactor_clear (PlogCompactor  *compactor,
   snapshot_path = plog_directory_file_path (dir, seq, PLOG_SEGMENT_SNAPSHOT);
   if (!plog_writer_rotate (compactor->writer, seq + 1, &rotated, error))
     {
-      /* The writer still appends below the snapshot: take it back. */
-      g_unlink (snapshot_path);
-      plog_directory_sync (dir, NULL);
+      /* The writer still appends below the snapshot: take it back. When
+       * even that fails, stop the writer rather than let it append ops
+       * that the snapshot hides. */
+      if (g_unlink (snapshot_path) != 0 || !plog_directory_sync (dir, NULL))
+        plog_writer_close (compactor->writer, TRUE, NULL);
       plog_directory_unlock_changes (dir);
       return FALSE;
     }
 
-  /* Only tidying from here: the empty snapshot covers it all, and then
-   * covers nothing. */
+  /* The clear has taken effect; the rest is tidying, which the next open
+   * finishes if it fails here. */
   plog_directory_lock_files (dir);
-  if (!plog_directory_remove_below (dir, seq, error))
-    {
-      plog_directory_unlock_files (dir);
-      plog_directory_unlock_changes (dir);
-      return FALSE;
-    }
-  if (g_unlink (snapshot_path) == 0)
+  if (plog_directory_remove_below (dir, seq, NULL) && g_unlink (snapshot_path) == 0)
     plog_directory_sync (dir, NULL);
   plog_directory_unlock_files (dir);
   plog_directory_unlock_changes (dir);

@@ -32,8 +32,8 @@ G_BEGIN_DECLS
  *   the directory
  * @PLOG_ERROR_CORRUPT: a file of the directory is damaged; the message
  *   names the file and the byte offset of the damage
- * @PLOG_ERROR_INVALID: an argument or a file is not of the expected form,
- *   for example a directory path that names a regular file
+ * @PLOG_ERROR_INVALID: an argument is not of the expected form, for
+ *   example an empty directory path
  * @PLOG_ERROR_TOO_LARGE: an op whose record would exceed
  *   [const@Plog.OP_MAX_SIZE]
  * @PLOG_ERROR_IO: an operating-system call failed: a full disk, a directory

@@ -17,6 +17,9 @@
 #include "plog-logger.h"
 #include "plog-writer-private.h"
 
+/* More files than this in the replay set at record() start a compaction. */
+#define MAX_REPLAY_FILES 16
+
 /**
  * PlogLogger:
  *
@@ -515,6 +518,7 @@ plog_logger_set_sync_mode (PlogLogger   *self,
  * PLOG_ERROR_CORRUPT and changes nothing. */
 static gboolean
 repair_torn_tail (PlogLogger  *self,
+                  guint       *n_files,
                   GError     **error)
 {
   g_autoptr(PlogCursor) cursor = NULL;
@@ -530,6 +534,7 @@ repair_torn_tail (PlogLogger  *self,
   cursor = _plog_cursor_open (self->dir, NULL, G_MAXUINT64, TRUE, error);
   if (cursor == NULL)
     return FALSE;
+  *n_files = _plog_cursor_get_n_files (cursor);
   while (_plog_cursor_next_record (cursor, &view, &record, &record_size, NULL, &local_error))
     ;
   if (local_error != NULL)
@@ -553,10 +558,7 @@ repair_torn_tail (PlogLogger  *self,
 
       plog_segment_header_encode (header, PLOG_SEGMENT_LOG, g_ascii_strtoull (name, NULL, 10));
       ok = plog_segment_truncate (fd, path, 0, error) &&
-           pwrite (fd, header, sizeof header, 0) == sizeof header;
-      if (!ok && error != NULL && *error == NULL)
-        g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO, "Failed to write “%s”: %s",
-                     path, g_strerror (errno));
+           plog_segment_write_all (fd, path, header, sizeof header, error);
     }
   ok = ok && plog_segment_sync (fd, path, error);
   if (!ok)
@@ -586,6 +588,7 @@ gboolean
 plog_logger_record (PlogLogger  *self,
                     GError     **error)
 {
+  guint n_files = 0;
   gboolean ok;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
@@ -595,11 +598,16 @@ plog_logger_record (PlogLogger  *self,
     return TRUE;
 
   plog_directory_lock_changes (self->dir);
-  ok = repair_torn_tail (self, error) &&
+  ok = repair_torn_tail (self, &n_files, error) &&
        plog_writer_open (self->writer, plog_directory_alloc_seq (self->dir, 1), error);
   plog_directory_unlock_changes (self->dir);
   if (!ok)
     return FALSE;
+
+  /* Every record starts a log: without a max-size, logs of many runs
+   * would pile up, and each replay opens them all. */
+  if (n_files > MAX_REPLAY_FILES)
+    plog_compactor_request_auto (self->compactor);
 
   self->recording = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
@@ -697,7 +705,9 @@ plog_logger_flush (PlogLogger  *self,
  *
  * When the ops cannot be written (a full disk, say), it fails and the
  * logger goes on recording, so that a later stop may succeed; a logger
- * freed then drops what it could not write.
+ * freed then drops what it could not write. When the log failed to sync
+ * earlier, the kernel may have dropped what it could not write: then it
+ * fails with [error@Plog.Error.IO] but the logger is stopped.
  *
  * Returns: `TRUE` on success
  *
@@ -707,18 +717,24 @@ gboolean
 plog_logger_stop (PlogLogger  *self,
                   GError     **error)
 {
+  gboolean ok;
+
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!self->recording)
     return TRUE;
-  if (!plog_writer_close (self->writer, FALSE, error))
+  ok = plog_writer_close (self->writer, FALSE, error);
+  /* A log that can still take the ops keeps recording, so that a later
+   * stop may succeed; a log that cannot (a failed sync) is closed all the
+   * same, and the error says what may be lost. */
+  if (plog_writer_is_open (self->writer))
     return FALSE;
   plog_compactor_wait_idle (self->compactor);
 
   self->recording = FALSE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
-  return TRUE;
+  return ok;
 }
 
 /**

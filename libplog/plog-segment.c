@@ -204,8 +204,6 @@ plog_segment_reader_new (int              fd,
   reader->seq = seq;
   reader->limit = limit;
   reader->newest = newest;
-  reader->buf_size = READ_CHUNK;
-  reader->buf = g_malloc (reader->buf_size);
 #ifdef HAVE_POSIX_FADVISE
   posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
@@ -262,9 +260,11 @@ reader_fill (PlogSegmentReader  *reader,
       reader->buf_start = 0;
       reader->buf_end = avail;
     }
-  if (want > reader->buf_size)
+  if (reader->buf == NULL || want > reader->buf_size)
     {
-      reader->buf_size = want;
+      /* Allocated on first use, so that a cursor over many files holds
+       * one buffer at a time. */
+      reader->buf_size = MAX (want, READ_CHUNK);
       reader->buf = g_realloc (reader->buf, reader->buf_size);
     }
 
@@ -364,12 +364,12 @@ damaged (PlogSegmentReader  *reader,
   return corrupt (reader, offset, what, error);
 }
 
-gboolean
-plog_segment_reader_next (PlogSegmentReader  *reader,
-                          PlogRecordView     *view,
-                          const guint8      **record,
-                          gsize              *record_size,
-                          GError            **error)
+static gboolean
+reader_next (PlogSegmentReader  *reader,
+             PlogRecordView     *view,
+             const guint8      **record,
+             gsize              *record_size,
+             GError            **error)
 {
   gssize avail;
   gint64 offset;
@@ -382,11 +382,26 @@ plog_segment_reader_next (PlogSegmentReader  *reader,
       avail = reader_fill (reader, PLOG_SEGMENT_HEADER_SIZE, error);
       if (avail < 0)
         return (reader->done = TRUE, FALSE);
-      if (avail < PLOG_SEGMENT_HEADER_SIZE ||
-          !header_is_valid (reader->buf, reader->kind, reader->seq))
-        return damaged (reader, 0,
-                        avail < PLOG_SEGMENT_HEADER_SIZE ? "truncated header" : "bad header",
-                        error);
+      /* A short or zeroed header is what a crash right after creating
+       * the file leaves; a whole header of another version, kind or
+       * number is never torn: it may be a newer libplog's. */
+      if (avail < PLOG_SEGMENT_HEADER_SIZE)
+        return damaged (reader, 0, "truncated header", error);
+      if (!header_is_valid (reader->buf, reader->kind, reader->seq))
+        {
+          static const guint8 zeros[PLOG_SEGMENT_HEADER_SIZE] = { 0 };
+
+          if (memcmp (reader->buf, zeros, PLOG_SEGMENT_HEADER_SIZE) == 0)
+            return damaged (reader, 0, "zeroed header", error);
+          if (memcmp (reader->buf, segment_magic, 4) == 0 && reader->buf[4] != PLOG_SEGMENT_VERSION)
+            {
+              char what[64];
+
+              g_snprintf (what, sizeof what, "unknown format version %u", reader->buf[4]);
+              return corrupt (reader, 4, what, error);
+            }
+          return corrupt (reader, 0, "bad header", error);
+        }
       reader->header_done = TRUE;
       reader->buf_start = PLOG_SEGMENT_HEADER_SIZE;
       reader->end = PLOG_SEGMENT_HEADER_SIZE;
@@ -431,4 +446,20 @@ plog_segment_reader_next (PlogSegmentReader  *reader,
           return damaged (reader, offset, "bad record", error);
         }
     }
+}
+
+gboolean
+plog_segment_reader_next (PlogSegmentReader  *reader,
+                          PlogRecordView     *view,
+                          const guint8      **record,
+                          gsize              *record_size,
+                          GError            **error)
+{
+  if (reader_next (reader, view, record, record_size, error))
+    return TRUE;
+  /* At the end, the buffer goes: a cursor reads one file at a time. */
+  reader->done = TRUE;
+  g_clear_pointer (&reader->buf, g_free);
+  reader->buf_start = reader->buf_end = 0;
+  return FALSE;
 }

@@ -51,7 +51,9 @@ struct _PlogWriter
 
   /* Everything below is guarded by @lock. */
   gboolean       open;
-  gboolean       broken;         /* a failed write could not be undone */
+  gboolean       broken;         /* a failed write could not be undone, or
+                                  * a sync failed */
+  gboolean       dir_synced;     /* the current log's name is durable */
   PlogSyncMode   sync_mode;
   int            fd;
   char          *path;           /* (owned) (nullable) */
@@ -65,6 +67,7 @@ struct _PlogWriter
                                   * the lock: it is not swapped or closed */
   gboolean       rotating;       /* a rotation is under way: one at a time,
                                   * and the writer is not closed meanwhile */
+  gboolean       closing;        /* a close is under way: no rotation starts */
   guint          waiters;        /* dumpers waiting for durability */
   guint          last_group;     /* how many the last sync served */
 
@@ -83,6 +86,22 @@ not_recording (PlogWriter  *writer,
   return FALSE;
 }
 
+/* After a failed fdatasync() the kernel may have dropped the pages it
+ * could not write, and a second fdatasync() would succeed without them:
+ * the log can no longer promise durability, so the writer refuses more. */
+static gboolean
+broken_error (PlogWriter  *writer,
+              GError     **error)
+{
+  g_autofree char *display = g_filename_display_name (writer->path);
+
+  g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO,
+               "Log file “%s” failed to be written or synced earlier, so the ops "
+               "dumped since its last sync may be lost; stop the logger and record again",
+               display);
+  return FALSE;
+}
+
 /* Hands the buffer to the kernel. A failed write is cut away again, so
  * that the log never holds a partial record followed by a good one; the
  * buffer is kept for the next try. */
@@ -93,14 +112,7 @@ flush_locked (PlogWriter  *writer,
   if (writer->buf_len == 0)
     return TRUE;
   if (writer->broken)
-    {
-      g_autofree char *display = g_filename_display_name (writer->path);
-
-      g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO,
-                   "Log file “%s” could not be repaired after a failed write; "
-                   "stop and record again", display);
-      return FALSE;
-    }
+    return broken_error (writer, error);
   if (!plog_segment_write_all (writer->fd, writer->path, writer->buf, writer->buf_len, error))
     {
       if (!plog_segment_truncate (writer->fd, writer->path, writer->file_size, NULL))
@@ -125,9 +137,12 @@ wait_durable_locked (PlogWriter  *writer,
       gboolean ok;
       guint64 goal;
       guint group;
+      gboolean need_dir;
       int fd;
       g_autofree char *path = NULL;
 
+      if (writer->broken)
+        return broken_error (writer, error);
       if (writer->syncing)
         {
           g_cond_wait (&writer->cond, &writer->lock);
@@ -155,9 +170,11 @@ wait_durable_locked (PlogWriter  *writer,
       group = writer->waiters;
       fd = writer->fd;
       path = g_strdup (writer->path);
+      need_dir = !writer->dir_synced;
 
       g_mutex_unlock (&writer->lock);
-      ok = plog_segment_sync (fd, path, error);
+      ok = plog_segment_sync (fd, path, error) &&
+           (!need_dir || plog_directory_sync (writer->dir, error));
       g_mutex_lock (&writer->lock);
 
       writer->syncing = FALSE;
@@ -165,7 +182,10 @@ wait_durable_locked (PlogWriter  *writer,
         {
           writer->durable = MAX (writer->durable, goal);
           writer->last_group = MAX (group, 1);
+          writer->dir_synced = TRUE;
         }
+      else
+        writer->broken = TRUE;
       g_cond_broadcast (&writer->cond);
       if (!ok)
         return FALSE;
@@ -239,26 +259,49 @@ plog_writer_free (PlogWriter *writer)
   g_free (writer);
 }
 
-/* Creates a new log, durable with its name. */
+/* Creates the log @seq under a temporary name, with its header synced;
+ * install_log() gives it its name. A crash before that leaves only a
+ * temporary file, removed at open: never an empty log above a closed
+ * one that is not durable yet. */
 static int
 create_log (PlogWriter  *writer,
             guint64      seq,
-            char       **path_out,
+            char       **tmp_path_out,
             GError     **error)
 {
   g_autofree char *path = plog_directory_file_path (writer->dir, seq, PLOG_SEGMENT_LOG);
-  int fd = plog_segment_create (path, PLOG_SEGMENT_LOG, seq, error);
+  g_autofree char *tmp_path = g_strconcat (path, ".tmp", NULL);
+  int fd = plog_segment_create (tmp_path, PLOG_SEGMENT_LOG, seq, error);
 
   if (fd < 0)
     return -1;
-  if (!plog_segment_sync (fd, path, error) || !plog_directory_sync (writer->dir, error))
+  if (!plog_segment_sync (fd, tmp_path, error))
     {
       close (fd);
-      g_unlink (path);
+      g_unlink (tmp_path);
       return -1;
     }
-  *path_out = g_steal_pointer (&path);
+  *tmp_path_out = g_steal_pointer (&tmp_path);
   return fd;
+}
+
+/* Renames a log made by create_log() into place; returns its name. */
+static char *
+install_log (const char  *tmp_path,
+             GError     **error)
+{
+  g_autofree char *path = g_strndup (tmp_path, strlen (tmp_path) - strlen (".tmp"));
+
+  if (g_rename (tmp_path, path) != 0)
+    {
+      int saved_errno = errno;
+      g_autofree char *display = g_filename_display_name (tmp_path);
+
+      g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO, "Failed to rename “%s”: %s",
+                   display, g_strerror (saved_errno));
+      return NULL;
+    }
+  return g_steal_pointer (&path);
 }
 
 gboolean
@@ -266,17 +309,26 @@ plog_writer_open (PlogWriter  *writer,
                   guint64      seq,
                   GError     **error)
 {
+  g_autofree char *tmp_path = NULL;
   g_autofree char *path = NULL;
   int fd;
 
-  fd = create_log (writer, seq, &path, error);
+  fd = create_log (writer, seq, &tmp_path, error);
   if (fd < 0)
     return FALSE;
+  path = install_log (tmp_path, error);
+  if (path == NULL || !plog_directory_sync (writer->dir, error))
+    {
+      close (fd);
+      g_unlink (path != NULL ? path : tmp_path);
+      return FALSE;
+    }
 
   g_mutex_lock (&writer->lock);
   g_assert (!writer->open);
   writer->open = TRUE;
   writer->broken = FALSE;
+  writer->dir_synced = TRUE;
   writer->fd = fd;
   g_free (writer->path);
   writer->path = g_steal_pointer (&path);
@@ -424,6 +476,7 @@ plog_writer_rotate (PlogWriter  *writer,
                     gboolean    *rotated,
                     GError     **error)
 {
+  g_autofree char *new_tmp_path = NULL;
   g_autofree char *new_path = NULL;
   g_autofree char *old_path = NULL;
   int new_fd, old_fd = -1;
@@ -434,7 +487,7 @@ plog_writer_rotate (PlogWriter  *writer,
   g_mutex_lock (&writer->lock);
   while (writer->rotating)
     g_cond_wait (&writer->cond, &writer->lock);
-  if (!writer->open)
+  if (!writer->open || writer->closing)
     {
       g_mutex_unlock (&writer->lock);
       return TRUE;
@@ -442,7 +495,7 @@ plog_writer_rotate (PlogWriter  *writer,
   writer->rotating = TRUE;
   g_mutex_unlock (&writer->lock);
 
-  new_fd = create_log (writer, seq, &new_path, error);
+  new_fd = create_log (writer, seq, &new_tmp_path, error);
   if (new_fd < 0)
     {
       g_mutex_lock (&writer->lock);
@@ -471,7 +524,13 @@ plog_writer_rotate (PlogWriter  *writer,
       g_mutex_unlock (&writer->lock);
       if (round > 0 && flushed - synced < SMALL_REMAINDER)
         break;
-      ok = ok && plog_segment_sync (old_fd, old_path, error);
+      if (ok && !plog_segment_sync (old_fd, old_path, error))
+        {
+          g_mutex_lock (&writer->lock);
+          writer->broken = TRUE;
+          g_mutex_unlock (&writer->lock);
+          ok = FALSE;
+        }
       synced = flushed;
     }
 
@@ -479,15 +538,22 @@ plog_writer_rotate (PlogWriter  *writer,
   g_mutex_lock (&writer->lock);
   while (writer->syncing)
     g_cond_wait (&writer->cond, &writer->lock);
-  ok = ok && flush_locked (writer, error) && plog_segment_sync (old_fd, old_path, error);
+  ok = ok && flush_locked (writer, error);
+  if (ok && !plog_segment_sync (old_fd, old_path, error))
+    ok = FALSE, writer->broken = TRUE;
+  /* The closed log is durable: only now may the new one appear. Its name
+   * becomes durable with the directory sync below, or with the first
+   * sync of a dumper that needs it first. */
+  ok = ok && (new_path = install_log (new_tmp_path, error)) != NULL;
   if (ok)
     {
       writer->durable = writer->written;
       writer->fd = new_fd;
       g_free (writer->path);
-      writer->path = g_steal_pointer (&new_path);
+      writer->path = g_strdup (new_path);
       writer->seq = seq;
       writer->file_size = PLOG_SEGMENT_HEADER_SIZE;
+      writer->dir_synced = FALSE;
       *rotated = TRUE;
     }
   writer->rotating = FALSE;
@@ -497,8 +563,15 @@ plog_writer_rotate (PlogWriter  *writer,
   if (!ok)
     {
       close (new_fd);
-      g_unlink (new_path);
+      g_unlink (new_tmp_path);
       return FALSE;
+    }
+  if (plog_directory_sync (writer->dir, NULL))
+    {
+      g_mutex_lock (&writer->lock);
+      if (writer->seq == seq)
+        writer->dir_synced = TRUE;
+      g_mutex_unlock (&writer->lock);
     }
   return plog_segment_close (old_fd, old_path, error);
 }
@@ -516,8 +589,11 @@ plog_writer_close (PlogWriter  *writer,
     g_cond_wait (&writer->cond, &writer->lock);
   if (writer->open)
     {
+      /* The lock is dropped while syncing: keep rotations out. */
+      writer->closing = TRUE;
+      /* A broken log is closed all the same: nothing can be saved. */
       ok = wait_durable_locked (writer, writer->written + writer->buf_len, error);
-      if (ok || force)
+      if (ok || force || writer->broken)
         {
           GError **close_error = ok ? error : NULL;
 
@@ -528,6 +604,7 @@ plog_writer_close (PlogWriter  *writer,
           writer->durable = writer->written;
         }
     }
+  writer->closing = FALSE;
   thread = writer->open ? NULL : g_steal_pointer (&writer->thread);
   writer->quit = thread != NULL;
   g_cond_signal (&writer->tick_cond);
