@@ -982,6 +982,20 @@ abandon:
   return G_SOURCE_REMOVE;
 }
 
+/* A source that is ready when its ready time says so, and dispatches to
+ * its callback. */
+static gboolean
+play_source_dispatch (GSource     *source,
+                      GSourceFunc  callback,
+                      gpointer     user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs play_source_funcs = {
+  .dispatch = play_source_dispatch,
+};
+
 /**
  * plog_logger_play_async:
  * @self: a `PlogLogger`
@@ -1028,7 +1042,7 @@ plog_logger_play_async (PlogLogger          *self,
       return;
     }
 
-  job->source = g_source_new (&(GSourceFuncs) { NULL, NULL, NULL, NULL, NULL, NULL }, sizeof (GSource));
+  job->source = g_source_new (&play_source_funcs, sizeof (GSource));
   g_source_set_static_name (job->source, "[plog] play_async");
   g_source_set_priority (job->source, g_task_get_priority (task));
   g_source_set_callback (job->source, play_dispatch, g_object_ref (task), g_object_unref);

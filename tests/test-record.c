@@ -171,7 +171,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/crc32c/vectors", test_crc32c_vectors);
   g_test_add_func ("/record/round-trip", test_record_round_trip);
