@@ -52,7 +52,7 @@ gboolean       plog_directory_install_snapshot (PlogDirectory         *dir,
                                                 PlogSnapshotWriteFunc  write_func,
                                                 gpointer               user_data,
                                                 GError               **error);
-/* Removes the logs and snapshots below @seq, and syncs the directory. */
+/* Removes the logs and snapshots below @seq. */
 gboolean       plog_directory_remove_below    (PlogDirectory   *dir,
                                                guint64          seq,
                                                GError         **error);

@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@
 #define GATHER_USEC          50
 #define MAX_SYNC_ROUNDS      6
 #define SMALL_REMAINDER      (512 * 1024)
+#define WRITEBACK_CHUNK      (1024 * 1024)
 
 struct _PlogWriter
 {
@@ -59,6 +61,7 @@ struct _PlogWriter
   char          *path;           /* (owned) (nullable) */
   guint64        seq;
   gint64         file_size;      /* bytes of the log in the kernel */
+  gint64         writeback;      /* bytes of the log whose writeback started */
   guint8        *buf;            /* (owned) */
   gsize          buf_len;
   guint64        written;
@@ -69,11 +72,30 @@ struct _PlogWriter
                                   * and the writer is not closed meanwhile */
   gboolean       closing;        /* a close is under way: no rotation starts */
   guint          waiters;        /* dumpers waiting for durability */
+  guint          cond_waiters;   /* threads in writer_wait() */
+  gboolean       gathering;      /* a leader waits on @append_cond */
   guint          last_group;     /* how many the last sync served */
 
   GThread       *thread;         /* (owned) (nullable) */
   gboolean       quit;
 };
+
+/* GCond wakes with a system call even when nobody waits; a dump under
+ * ALWAYS would pay two per op. Count the waiters instead. */
+static void
+writer_wait (PlogWriter *writer)
+{
+  writer->cond_waiters++;
+  g_cond_wait (&writer->cond, &writer->lock);
+  writer->cond_waiters--;
+}
+
+static void
+writer_wake (PlogWriter *writer)
+{
+  if (writer->cond_waiters > 0)
+    g_cond_broadcast (&writer->cond);
+}
 
 static gboolean
 not_recording (PlogWriter  *writer,
@@ -145,7 +167,7 @@ wait_durable_locked (PlogWriter  *writer,
         return broken_error (writer, error);
       if (writer->syncing)
         {
-          g_cond_wait (&writer->cond, &writer->lock);
+          writer_wait (writer);
           continue;
         }
 
@@ -156,14 +178,16 @@ wait_durable_locked (PlogWriter  *writer,
         {
           gint64 deadline = g_get_monotonic_time () + GATHER_USEC;
 
+          writer->gathering = TRUE;
           while (writer->waiters < writer->last_group &&
                  g_cond_wait_until (&writer->append_cond, &writer->lock, deadline))
             ;
+          writer->gathering = FALSE;
         }
       if (!flush_locked (writer, error))
         {
           writer->syncing = FALSE;
-          g_cond_broadcast (&writer->cond);
+          writer_wake (writer);
           return FALSE;
         }
       goal = writer->written;
@@ -186,11 +210,38 @@ wait_durable_locked (PlogWriter  *writer,
         }
       else
         writer->broken = TRUE;
-      g_cond_broadcast (&writer->cond);
+      writer_wake (writer);
       if (!ok)
         return FALSE;
     }
   return TRUE;
+}
+
+/* Starts the writeback of what the kernel holds of the log, without
+ * waiting for it, so that dirty pages never pile up: the sync of a
+ * rotation then finds little to do, and writes to the page cache are
+ * not throttled. Called and returns with the lock held. */
+static void
+start_writeback_locked (PlogWriter *writer)
+{
+#ifdef HAVE_SYNC_FILE_RANGE
+  gint64 from = writer->writeback;
+  gint64 to = writer->file_size;
+  guint64 seq = writer->seq;
+  int fd = writer->fd;
+
+  if (to - from < WRITEBACK_CHUNK || writer->syncing || writer->broken)
+    return;
+  /* The fd stays open while @syncing is set. */
+  writer->syncing = TRUE;
+  g_mutex_unlock (&writer->lock);
+  sync_file_range (fd, from, to - from, SYNC_FILE_RANGE_WRITE);
+  g_mutex_lock (&writer->lock);
+  writer->syncing = FALSE;
+  if (writer->seq == seq)
+    writer->writeback = MAX (writer->writeback, to);
+  writer_wake (writer);
+#endif
 }
 
 static gpointer
@@ -212,6 +263,7 @@ background_thread (gpointer data)
       /* Errors are kept in the buffer and reported by the next dump,
        * flush or stop. */
       flush_locked (writer, NULL);
+      start_writeback_locked (writer);
 
       now = g_get_monotonic_time ();
       if (writer->sync_mode == PLOG_SYNC_MODE_PERIODIC &&
@@ -259,7 +311,7 @@ plog_writer_free (PlogWriter *writer)
   g_free (writer);
 }
 
-/* Creates the log @seq under a temporary name, with its header synced;
+/* Creates the log @seq under a temporary name, with its header;
  * install_log() gives it its name. A crash before that leaves only a
  * temporary file, removed at open: never an empty log above a closed
  * one that is not durable yet. */
@@ -275,12 +327,8 @@ create_log (PlogWriter  *writer,
 
   if (fd < 0)
     return -1;
-  if (!plog_segment_sync (fd, tmp_path, error))
-    {
-      close (fd);
-      g_unlink (tmp_path);
-      return -1;
-    }
+  /* The header needs no sync of its own: a log whose header is torn by a
+   * crash holds no record, and is the newest, so it counts as torn. */
   *tmp_path_out = g_steal_pointer (&tmp_path);
   return fd;
 }
@@ -334,6 +382,7 @@ plog_writer_open (PlogWriter  *writer,
   writer->path = g_steal_pointer (&path);
   writer->seq = seq;
   writer->file_size = PLOG_SEGMENT_HEADER_SIZE;
+  writer->writeback = 0;
   if (writer->buf == NULL)
     writer->buf = g_malloc (BUFFER_SIZE);
   writer->buf_len = 0;
@@ -427,7 +476,8 @@ plog_writer_append (PlogWriter  *writer,
       if (writer->sync_mode == PLOG_SYNC_MODE_ALWAYS)
         {
           writer->waiters++;
-          g_cond_signal (&writer->append_cond);
+          if (writer->gathering)
+            g_cond_signal (&writer->append_cond);
           ok = wait_durable_locked (writer, writer->written + writer->buf_len, error);
           writer->waiters--;
         }
@@ -486,7 +536,7 @@ plog_writer_rotate (PlogWriter  *writer,
   *rotated = FALSE;
   g_mutex_lock (&writer->lock);
   while (writer->rotating)
-    g_cond_wait (&writer->cond, &writer->lock);
+    writer_wait (writer);
   if (!writer->open || writer->closing)
     {
       g_mutex_unlock (&writer->lock);
@@ -500,7 +550,7 @@ plog_writer_rotate (PlogWriter  *writer,
     {
       g_mutex_lock (&writer->lock);
       writer->rotating = FALSE;
-      g_cond_broadcast (&writer->cond);
+      writer_wake (writer);
       g_mutex_unlock (&writer->lock);
       return FALSE;
     }
@@ -515,7 +565,7 @@ plog_writer_rotate (PlogWriter  *writer,
 
       g_mutex_lock (&writer->lock);
       while (writer->syncing)
-        g_cond_wait (&writer->cond, &writer->lock);
+        writer_wait (writer);
       ok = flush_locked (writer, error);
       flushed = writer->written;
       old_fd = writer->fd;
@@ -537,7 +587,7 @@ plog_writer_rotate (PlogWriter  *writer,
   /* ...and under it, only what was dumped meanwhile. */
   g_mutex_lock (&writer->lock);
   while (writer->syncing)
-    g_cond_wait (&writer->cond, &writer->lock);
+    writer_wait (writer);
   ok = ok && flush_locked (writer, error);
   if (ok && !plog_segment_sync (old_fd, old_path, error))
     ok = FALSE, writer->broken = TRUE;
@@ -553,11 +603,12 @@ plog_writer_rotate (PlogWriter  *writer,
       writer->path = g_strdup (new_path);
       writer->seq = seq;
       writer->file_size = PLOG_SEGMENT_HEADER_SIZE;
+      writer->writeback = 0;
       writer->dir_synced = FALSE;
       *rotated = TRUE;
     }
   writer->rotating = FALSE;
-  g_cond_broadcast (&writer->cond);
+  writer_wake (writer);
   g_mutex_unlock (&writer->lock);
 
   if (!ok)
@@ -586,7 +637,7 @@ plog_writer_close (PlogWriter  *writer,
 
   g_mutex_lock (&writer->lock);
   while (writer->rotating)
-    g_cond_wait (&writer->cond, &writer->lock);
+    writer_wait (writer);
   if (writer->open)
     {
       /* The lock is dropped while syncing: keep rotations out. */
