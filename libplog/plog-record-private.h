@@ -69,6 +69,11 @@ PlogRecordStatus plog_record_check         (const guint8        *buf,
 gboolean         plog_record_parse_payload (const guint8        *payload,
                                             gsize                len,
                                             PlogRecordView      *view);
+/* Moves the pointers of @view, parsed from a record at @from, to a copy
+ * of that record at @to. */
+void             plog_record_view_rebase   (PlogRecordView      *view,
+                                            const guint8        *from,
+                                            const guint8        *to);
 /* A new op holding copies of the fields of @view. */
 PlogOp          *plog_record_view_to_op    (const PlogRecordView *view);
 

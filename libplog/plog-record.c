@@ -351,3 +351,16 @@ plog_record_view_to_op (const PlogRecordView *view)
                               (view->flags & PLOG_RECORD_FLAG_CLEAR) != 0,
                               (view->flags & PLOG_RECORD_FLAG_CONFIGURATION) ? view_configuration (view) : NULL);
 }
+
+void
+plog_record_view_rebase (PlogRecordView *view,
+                         const guint8   *from,
+                         const guint8   *to)
+{
+#define REBASE(field) if (view->field != NULL) view->field = to + (view->field - from)
+  REBASE (key);
+  REBASE (sub_key);
+  REBASE (value);
+  REBASE (configuration);
+#undef REBASE
+}

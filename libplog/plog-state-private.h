@@ -22,6 +22,14 @@ void       plog_state_apply       (PlogState            *state,
                                    const PlogRecordView *view,
                                    const guint8         *record,
                                    gsize                 record_size);
+/* Applies @n (at most PLOG_STATE_BATCH) records in order, as many calls
+ * of plog_state_apply() would, but overlapping their cache misses. */
+#define PLOG_STATE_BATCH 128
+void       plog_state_apply_batch (PlogState            *state,
+                                   const PlogRecordView *views,
+                                   const guint8 * const *records,
+                                   const gsize          *record_sizes,
+                                   guint                 n);
 /* The number of live entries: one snapshot record each. */
 guint      plog_state_get_size    (PlogState            *state);
 /* Calls @func for the record of each live entry: the configurations
