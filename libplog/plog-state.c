@@ -170,8 +170,9 @@ entry_matches (const Entry *e,
   return e->type == probe->type &&
          e->key_len == probe->key_len &&
          e->sub_key_len == probe->sub_key_len &&
-         memcmp (e->keys, probe->key, probe->key_len) == 0 &&
-         memcmp (e->keys + e->key_len, probe->sub_key, probe->sub_key_len) == 0;
+         (probe->key_len == 0 || memcmp (e->keys, probe->key, probe->key_len) == 0) &&
+         (probe->sub_key_len == 0 ||
+          memcmp (e->keys + e->key_len, probe->sub_key, probe->sub_key_len) == 0);
 }
 
 /* The slot of the entry @probe names, or of the empty slot where it

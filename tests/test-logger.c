@@ -1,0 +1,2649 @@
+/* test-logger.c: PlogLogger and PlogCursor through the public API
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <plog.h>
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "plog-test-util.h"
+
+#define TIMEOUT_MS 10000
+#define SUBPROCESS_TIMEOUT (30 * G_USEC_PER_SEC)
+
+/* ------------------------------------------------------------------ */
+/* Main-context helpers                                                */
+
+static gboolean
+tick_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the default main context until @expr holds, for at most
+ * @timeout_ms; a 10 ms tick wakes the loop for conditions that other
+ * threads change. */
+#define ITERATE_UNTIL(expr, timeout_ms)                                        \
+  G_STMT_START {                                                               \
+    gint64 iu_deadline = g_get_monotonic_time () + (gint64) (timeout_ms) * 1000; \
+    guint iu_tick = g_timeout_add (10, tick_cb, NULL);                         \
+    while (!(expr) && g_get_monotonic_time () < iu_deadline)                   \
+      g_main_context_iteration (NULL, TRUE);                                   \
+    g_source_remove (iu_tick);                                                 \
+    g_assert_true (expr);                                                      \
+  } G_STMT_END
+
+static void
+drain_main_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* ------------------------------------------------------------------ */
+/* Op helpers                                                          */
+
+static PlogOp *
+op_put (const char *key,
+        const char *value,
+        gint64      timestamp)
+{
+  g_autoptr(GBytes) k = key ? plog_test_bytes (key) : NULL;
+  g_autoptr(GBytes) v = value ? plog_test_bytes (value) : NULL;
+
+  return plog_op_new_put (k, v, timestamp);
+}
+
+static PlogOp *
+op_sub_put (const char *key,
+            const char *sub_key,
+            const char *value,
+            gint64      timestamp)
+{
+  g_autoptr(GBytes) k = key ? plog_test_bytes (key) : NULL;
+  g_autoptr(GBytes) s = sub_key ? plog_test_bytes (sub_key) : NULL;
+  g_autoptr(GBytes) v = value ? plog_test_bytes (value) : NULL;
+
+  return plog_op_new_sub_put (k, s, v, timestamp);
+}
+
+static PlogOp *
+op_delete (const char *key)
+{
+  g_autoptr(GBytes) k = key ? plog_test_bytes (key) : NULL;
+
+  return plog_op_new_delete (k);
+}
+
+static PlogOp *
+op_sub_delete (const char *key,
+               const char *sub_key)
+{
+  g_autoptr(GBytes) k = key ? plog_test_bytes (key) : NULL;
+  g_autoptr(GBytes) s = sub_key ? plog_test_bytes (sub_key) : NULL;
+
+  return plog_op_new_sub_delete (k, s);
+}
+
+static PlogOp *
+op_clear (const char *key,
+          gint64      timestamp)
+{
+  g_autoptr(GBytes) k = key ? plog_test_bytes (key) : NULL;
+
+  return plog_op_new_clear (k, timestamp);
+}
+
+static PlogOp *
+op_configure (const char *key,
+              gint64      timestamp,
+              ...) G_GNUC_NULL_TERMINATED;
+
+static PlogOp *
+op_configure (const char *key,
+              gint64      timestamp,
+              ...)
+{
+  g_autoptr(GBytes) k = key ? plog_test_bytes (key) : NULL;
+  g_autoptr(GHashTable) config = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  const char *name;
+  va_list args;
+
+  va_start (args, timestamp);
+  while ((name = va_arg (args, const char *)) != NULL)
+    g_hash_table_insert (config, g_strdup (name), g_strdup (va_arg (args, const char *)));
+  va_end (args);
+  return plog_op_new_configure (k, config, timestamp);
+}
+
+static GPtrArray *
+op_array_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
+}
+
+static void
+assert_ops_equal (GPtrArray *got,
+                  GPtrArray *expected)
+{
+  g_assert_nonnull (got);
+  g_assert_nonnull (expected);
+  for (guint i = 0; i < MIN (got->len, expected->len); i++)
+    {
+      PlogOp *a = g_ptr_array_index (got, i);
+      PlogOp *b = g_ptr_array_index (expected, i);
+
+      if (!plog_op_equal (a, b))
+        {
+          g_autofree char *sa = plog_op_to_string (a);
+          g_autofree char *sb = plog_op_to_string (b);
+
+          g_test_message ("op %u: got %s, expected %s", i, sa, sb);
+          g_assert_true (plog_op_equal (a, b));
+        }
+    }
+  g_assert_cmpuint (got->len, ==, expected->len);
+}
+
+static void
+dump_all (PlogLogger *logger,
+          GPtrArray  *ops)
+{
+  for (guint i = 0; i < ops->len; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (plog_logger_dump (logger, g_ptr_array_index (ops, i), &error));
+      g_assert_no_error (error);
+    }
+}
+
+static void
+dump_one (PlogLogger *logger,
+          PlogOp     *op)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (plog_logger_dump (logger, op, &error));
+  g_assert_no_error (error);
+}
+
+/* Dumps @op, appends it to @ops (if given) and drops the caller's ref. */
+static void
+dump_take (PlogLogger *logger,
+           GPtrArray  *ops,
+           PlogOp     *op)
+{
+  dump_one (logger, op);
+  if (ops != NULL)
+    g_ptr_array_add (ops, op);
+  else
+    plog_op_unref (op);
+}
+
+static GPtrArray *
+replay (PlogLogger *logger)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *ops = plog_test_replay_all (logger, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (ops);
+  return ops;
+}
+
+static GPtrArray *
+read_cursor (PlogCursor *cursor)
+{
+  g_autoptr(GPtrArray) ops = op_array_new ();
+  g_autoptr(GError) error = NULL;
+  PlogOp *op;
+
+  while ((op = plog_cursor_next (cursor, NULL, &error)) != NULL)
+    g_ptr_array_add (ops, op);
+  g_assert_no_error (error);
+  /* The end is sticky. */
+  g_assert_null (plog_cursor_next (cursor, NULL, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&ops);
+}
+
+/* ------------------------------------------------------------------ */
+/* A reference model of the merge semantics (design.md, notes)         */
+
+typedef struct
+{
+  GBytes *value;
+  gint64 timestamp;
+} Entry;
+
+typedef struct
+{
+  GHashTable *config;
+  gint64 timestamp;
+} ConfigEntry;
+
+typedef struct
+{
+  GHashTable *values;   /* GBytes key -> Entry */
+  GHashTable *subs;     /* GBytes key -> GHashTable (GBytes sub key -> Entry) */
+  GHashTable *configs;  /* GBytes key (empty: global) -> ConfigEntry */
+} Model;
+
+static void
+entry_free (gpointer data)
+{
+  Entry *entry = data;
+
+  g_bytes_unref (entry->value);
+  g_free (entry);
+}
+
+static Entry *
+entry_new (GBytes *value,
+           gint64  timestamp)
+{
+  Entry *entry = g_new0 (Entry, 1);
+
+  entry->value = value ? g_bytes_ref (value) : g_bytes_new (NULL, 0);
+  entry->timestamp = timestamp;
+  return entry;
+}
+
+static void
+config_entry_free (gpointer data)
+{
+  ConfigEntry *entry = data;
+
+  g_hash_table_unref (entry->config);
+  g_free (entry);
+}
+
+static GHashTable *
+entry_table_new (void)
+{
+  return g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                (GDestroyNotify) g_bytes_unref, entry_free);
+}
+
+static Model *
+model_new (void)
+{
+  Model *model = g_new0 (Model, 1);
+
+  model->values = entry_table_new ();
+  model->subs = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                       (GDestroyNotify) g_bytes_unref,
+                                       (GDestroyNotify) g_hash_table_unref);
+  model->configs = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                          (GDestroyNotify) g_bytes_unref,
+                                          config_entry_free);
+  return model;
+}
+
+static void
+model_free (Model *model)
+{
+  g_hash_table_unref (model->values);
+  g_hash_table_unref (model->subs);
+  g_hash_table_unref (model->configs);
+  g_free (model);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Model, model_free)
+
+static GBytes *
+norm (GBytes *bytes)
+{
+  return bytes ? g_bytes_ref (bytes) : g_bytes_new (NULL, 0);
+}
+
+static void
+model_apply (Model  *model,
+             PlogOp *op)
+{
+  GBytes *key = norm (plog_op_get_key (op));
+  GBytes *sub_key = plog_op_get_sub_key (op);
+  GHashTable *config = plog_op_get_configuration (op);
+
+  if (config != NULL)
+    {
+      if (g_hash_table_size (config) == 0)
+        g_hash_table_remove (model->configs, key);
+      else
+        {
+          ConfigEntry *entry = g_new0 (ConfigEntry, 1);
+          GHashTableIter iter;
+          gpointer k, v;
+
+          entry->config = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+          g_hash_table_iter_init (&iter, config);
+          while (g_hash_table_iter_next (&iter, &k, &v))
+            g_hash_table_insert (entry->config, g_strdup (k), g_strdup (v));
+          entry->timestamp = plog_op_get_timestamp (op);
+          g_hash_table_replace (model->configs, g_bytes_ref (key), entry);
+        }
+    }
+  else if (plog_op_get_put (op))
+    {
+      Entry *entry = entry_new (plog_op_get_value (op), plog_op_get_timestamp (op));
+
+      if (sub_key != NULL)
+        {
+          GHashTable *tree = g_hash_table_lookup (model->subs, key);
+
+          if (tree == NULL)
+            {
+              tree = entry_table_new ();
+              g_hash_table_insert (model->subs, g_bytes_ref (key), tree);
+            }
+          g_hash_table_replace (tree, g_bytes_ref (sub_key), entry);
+        }
+      else
+        g_hash_table_replace (model->values, g_bytes_ref (key), entry);
+    }
+  else if (sub_key != NULL)
+    {
+      GHashTable *tree = g_hash_table_lookup (model->subs, key);
+
+      if (tree != NULL)
+        {
+          g_hash_table_remove (tree, sub_key);
+          if (g_hash_table_size (tree) == 0)
+            g_hash_table_remove (model->subs, key);
+        }
+    }
+  else if (plog_op_get_clear (op))
+    {
+      if (g_bytes_get_size (key) > 0)
+        g_hash_table_remove (model->subs, key);
+      else
+        {
+          /* every value and every sub tree; configurations stay */
+          g_hash_table_remove_all (model->values);
+          g_hash_table_remove_all (model->subs);
+        }
+    }
+  else
+    g_hash_table_remove (model->values, key);
+
+  g_bytes_unref (key);
+}
+
+static Model *
+model_from_ops (GPtrArray *ops)
+{
+  Model *model = model_new ();
+
+  for (guint i = 0; i < ops->len; i++)
+    model_apply (model, g_ptr_array_index (ops, i));
+  return model;
+}
+
+static guint
+model_n_entries (Model *model)
+{
+  GHashTableIter iter;
+  gpointer tree;
+  guint n = g_hash_table_size (model->values) + g_hash_table_size (model->configs);
+
+  g_hash_table_iter_init (&iter, model->subs);
+  while (g_hash_table_iter_next (&iter, NULL, &tree))
+    n += g_hash_table_size (tree);
+  return n;
+}
+
+static char *
+bytes_display (GBytes *bytes)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+  g_autofree char *raw = g_strndup (data ? data : "", size);
+
+  return g_strescape (raw, NULL);
+}
+
+static void
+assert_entries_equal (GHashTable *got,
+                      GHashTable *expected,
+                      const char *what)
+{
+  GHashTableIter iter;
+  gpointer k, v;
+
+  g_hash_table_iter_init (&iter, expected);
+  while (g_hash_table_iter_next (&iter, &k, &v))
+    {
+      Entry *e = v;
+      Entry *g = g_hash_table_lookup (got, k);
+      g_autofree char *name = NULL;
+
+      if (g == NULL || !g_bytes_equal (g->value, e->value) || g->timestamp != e->timestamp)
+        {
+          char *raw = bytes_display (k);
+
+          name = raw;
+          g_test_message ("%s “%s”: got %s (ts %" G_GINT64_FORMAT "), expected ts %" G_GINT64_FORMAT,
+                          what, name, g ? "a different value" : "nothing",
+                          g ? g->timestamp : 0, e->timestamp);
+        }
+      g_assert_nonnull (g);
+      g_assert_true (g_bytes_equal (g->value, e->value));
+      g_assert_cmpint (g->timestamp, ==, e->timestamp);
+    }
+  g_assert_cmpuint (g_hash_table_size (got), ==, g_hash_table_size (expected));
+}
+
+static void
+assert_models_equal (Model *got,
+                     Model *expected)
+{
+  GHashTableIter iter;
+  gpointer k, v;
+
+  assert_entries_equal (got->values, expected->values, "value");
+
+  g_hash_table_iter_init (&iter, expected->subs);
+  while (g_hash_table_iter_next (&iter, &k, &v))
+    {
+      GHashTable *tree = g_hash_table_lookup (got->subs, k);
+
+      g_assert_nonnull (tree);
+      assert_entries_equal (tree, v, "sub entry");
+    }
+  g_assert_cmpuint (g_hash_table_size (got->subs), ==, g_hash_table_size (expected->subs));
+
+  g_hash_table_iter_init (&iter, expected->configs);
+  while (g_hash_table_iter_next (&iter, &k, &v))
+    {
+      ConfigEntry *e = v;
+      ConfigEntry *g = g_hash_table_lookup (got->configs, k);
+      GHashTableIter citer;
+      gpointer ck, cv;
+
+      g_assert_nonnull (g);
+      g_assert_cmpint (g->timestamp, ==, e->timestamp);
+      g_assert_cmpuint (g_hash_table_size (g->config), ==, g_hash_table_size (e->config));
+      g_hash_table_iter_init (&citer, e->config);
+      while (g_hash_table_iter_next (&citer, &ck, &cv))
+        g_assert_cmpstr (g_hash_table_lookup (g->config, ck), ==, cv);
+    }
+  g_assert_cmpuint (g_hash_table_size (got->configs), ==, g_hash_table_size (expected->configs));
+}
+
+/* Replays @logger and checks that the state it rebuilds is @expected. */
+static void
+assert_replays_to (PlogLogger *logger,
+                   Model      *expected)
+{
+  g_autoptr(GPtrArray) ops = replay (logger);
+  g_autoptr(Model) got = model_from_ops (ops);
+
+  assert_models_equal (got, expected);
+}
+
+/* ------------------------------------------------------------------ */
+/* Files                                                               */
+
+static guint
+count_files (const char *dir,
+             const char *suffix)
+{
+  g_autoptr(GPtrArray) files = plog_test_list_files (dir, suffix);
+
+  return files->len;
+}
+
+static guint
+count_data_files (const char *dir)
+{
+  return count_files (dir, ".log") + count_files (dir, ".snap");
+}
+
+static void
+assert_private (const char *dir)
+{
+  g_autoptr(GPtrArray) files = plog_test_list_files (dir, NULL);
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  g_assert_true (S_ISDIR (st.st_mode));
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      const char *path = g_ptr_array_index (files, i);
+
+      g_assert_cmpint (g_lstat (path, &st), ==, 0);
+      if (!S_ISREG (st.st_mode))
+        continue;
+      g_test_message ("%s: %o", path, (guint) (st.st_mode & 0777));
+      g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Fixture                                                             */
+
+typedef struct
+{
+  char *tmp;            /* a private temporary directory */
+  char *path;           /* tmp/db: the logger's directory, not created yet */
+  PlogLogger *logger;
+  GThread *main_thread;
+  guint compacted;
+  guint compacted_elsewhere;
+  GPtrArray *replayed;  /* ops seen through ::replayed */
+  guint replayed_elsewhere;
+} Fixture;
+
+static PlogLogger *
+open_logger (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  PlogLogger *logger = plog_logger_new (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (PLOG_IS_LOGGER (logger));
+  return logger;
+}
+
+/* Drops the last reference to *@logger and waits until it is finalized,
+ * so that its lock is free again. */
+static void
+close_logger (PlogLogger **logger)
+{
+  PlogLogger *weak = *logger;
+
+  if (weak == NULL)
+    return;
+  g_object_add_weak_pointer (G_OBJECT (weak), (gpointer *) &weak);
+  g_clear_object (logger);
+  ITERATE_UNTIL (weak == NULL, TIMEOUT_MS);
+}
+
+static void
+on_compacted (PlogLogger *logger,
+              Fixture    *f)
+{
+  if (g_thread_self () != f->main_thread)
+    f->compacted_elsewhere++;
+  f->compacted++;
+}
+
+static void
+on_replayed (PlogLogger *logger,
+             PlogOp     *op,
+             Fixture    *f)
+{
+  if (g_thread_self () != f->main_thread)
+    f->replayed_elsewhere++;
+  g_ptr_array_add (f->replayed, plog_op_ref (op));
+}
+
+static void
+connect_signals (Fixture *f)
+{
+  g_signal_connect (f->logger, "compacted", G_CALLBACK (on_compacted), f);
+  g_signal_connect (f->logger, "replayed", G_CALLBACK (on_replayed), f);
+}
+
+static void
+fixture_reopen (Fixture *f)
+{
+  close_logger (&f->logger);
+  f->logger = open_logger (f->path);
+  connect_signals (f);
+}
+
+static void
+record (PlogLogger *logger)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (plog_logger_record (logger, &error));
+  g_assert_no_error (error);
+  g_assert_true (plog_logger_get_recording (logger));
+}
+
+static void
+stop (PlogLogger *logger)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (plog_logger_stop (logger, &error));
+  g_assert_no_error (error);
+  g_assert_false (plog_logger_get_recording (logger));
+}
+
+static void
+setup (Fixture       *f,
+       gconstpointer  data)
+{
+  f->tmp = plog_test_make_tmpdir ();
+  f->path = g_build_filename (f->tmp, "db", NULL);
+  f->main_thread = g_thread_self ();
+  f->replayed = op_array_new ();
+  if (GPOINTER_TO_INT (data))
+    {
+      f->logger = open_logger (f->path);
+      connect_signals (f);
+    }
+}
+
+static void
+setup_closed (Fixture       *f,
+              gconstpointer  data)
+{
+  setup (f, GINT_TO_POINTER (FALSE));
+}
+
+static void
+teardown (Fixture       *f,
+          gconstpointer  data)
+{
+  close_logger (&f->logger);
+  drain_main_context ();
+  g_assert_cmpuint (f->compacted_elsewhere, ==, 0);
+  g_assert_cmpuint (f->replayed_elsewhere, ==, 0);
+  g_clear_pointer (&f->replayed, g_ptr_array_unref);
+  plog_test_rm_rf (f->tmp);
+  g_clear_pointer (&f->tmp, g_free);
+  g_clear_pointer (&f->path, g_free);
+}
+
+/* The directory shared by a test and its subprocess: named after the
+ * parent's pid, which the child gets from getppid(). */
+static char *
+shared_dir (const char *name)
+{
+  int pid = g_test_subprocess () ? (int) getppid () : (int) getpid ();
+
+  return g_strdup_printf ("%s/plog-test-%s-%d", g_get_tmp_dir (), name, pid);
+}
+
+/* Ops of every kind, with unusual field combinations and bytes. */
+static GPtrArray *
+every_kind_ops (void)
+{
+  static const guint8 binary[] = { 0x00, 0xff, 0x80, 0x00, 0x7f, 0xc0 };
+  g_autoptr(GBytes) bin = g_bytes_new (binary, sizeof binary);
+  g_autoptr(GBytes) k = plog_test_bytes ("key");
+  g_autoptr(GBytes) s = plog_test_bytes ("sub");
+  g_autoptr(GBytes) v = plog_test_bytes ("value");
+  g_autoptr(GHashTable) big = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) all = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *ops = op_array_new ();
+
+  for (int i = 0; i < 30; i++)
+    g_hash_table_insert (big, g_strdup_printf ("name-%02d", i), g_strdup_printf ("välue %d ✓", i));
+  g_hash_table_insert (all, (char *) "x", (char *) "y");
+
+  g_ptr_array_add (ops, op_put ("alpha", "1", 100));
+  g_ptr_array_add (ops, op_put (NULL, "value of the empty key", 101));
+  g_ptr_array_add (ops, plog_op_new_put (bin, bin, -5));
+  g_ptr_array_add (ops, op_put ("zero-ts", "v", 0));
+  g_ptr_array_add (ops, op_put ("max-ts", "v", G_MAXINT64));
+  g_ptr_array_add (ops, op_put ("min-ts", "v", G_MININT64));
+  g_ptr_array_add (ops, op_put ("no-value", NULL, 7));
+  g_ptr_array_add (ops, op_sub_put ("alpha", "s1", "x", 102));
+  g_ptr_array_add (ops, op_sub_put (NULL, "s-of-empty", "x", 103));
+  g_ptr_array_add (ops, plog_op_new_sub_put (bin, bin, bin, 1));
+  g_ptr_array_add (ops, op_delete ("alpha"));
+  g_ptr_array_add (ops, op_delete (NULL));
+  g_ptr_array_add (ops, op_sub_delete ("alpha", "s1"));
+  g_ptr_array_add (ops, op_clear ("alpha", 104));
+  g_ptr_array_add (ops, op_clear (NULL, 105));
+  g_ptr_array_add (ops, op_configure ("alpha", 106, "a", "1", "b", "2", NULL));
+  g_ptr_array_add (ops, op_configure (NULL, 107, "global", "yes", NULL));
+  g_ptr_array_add (ops, op_configure ("alpha", 108, NULL));
+  g_ptr_array_add (ops, op_configure ("clé", -1, "ключ", "значение", "", "", NULL));
+  g_ptr_array_add (ops, plog_op_new_configure (k, big, 109));
+  /* every field at once, and flags the kind does not need */
+  g_ptr_array_add (ops, plog_op_new (k, s, v, 110, TRUE, TRUE, all));
+  g_ptr_array_add (ops, plog_op_new (k, NULL, v, 111, FALSE, FALSE, NULL));
+  g_ptr_array_add (ops, plog_op_new (k, s, v, G_MININT64 + 1, FALSE, TRUE, NULL));
+  g_ptr_array_add (ops, plog_op_new (k, NULL, v, 112, TRUE, TRUE, NULL));
+  g_ptr_array_add (ops, plog_op_new (NULL, NULL, NULL, 0, FALSE, FALSE, NULL));
+  return ops;
+}
+
+/* ------------------------------------------------------------------ */
+/* Construction, the lock, errors of plog_logger_new                   */
+
+static void
+test_new_creates_directory (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = every_kind_ops ();
+  g_autoptr(GError) error = NULL;
+  GStatBuf st;
+
+  g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
+  f->logger = open_logger (f->path);
+  connect_signals (f);
+  g_assert_true (g_file_test (f->path, G_FILE_TEST_IS_DIR));
+  g_assert_cmpint (g_stat (f->path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  g_assert_cmpstr (plog_logger_get_directory (f->logger), ==, f->path);
+  g_assert_false (plog_logger_get_recording (f->logger));
+
+  /* Every file it creates (lock, log, snapshot) is private too. */
+  record (f->logger);
+  dump_all (f->logger, ops);
+  g_assert_true (plog_logger_flush (f->logger, &error));
+  g_assert_no_error (error);
+  assert_private (f->path);
+  g_assert_cmpuint (count_files (f->path, ".log"), >=, 1);
+  stop (f->logger);
+  assert_private (f->path);
+}
+
+static void
+test_new_existing_directory (Fixture       *f,
+                             gconstpointer  data)
+{
+  /* plog_test_make_tmpdir made f->tmp already: an existing, empty dir */
+  f->logger = open_logger (f->tmp);
+  g_assert_cmpstr (plog_logger_get_directory (f->logger), ==, f->tmp);
+  g_assert_true (G_IS_INITABLE (f->logger));
+  g_assert_true (g_type_is_a (PLOG_TYPE_LOGGER, G_TYPE_OBJECT));
+  close_logger (&f->logger);
+
+  /* g_initable_new, as bindings construct it */
+  {
+    g_autoptr(GError) error = NULL;
+    GObject *obj = g_initable_new (PLOG_TYPE_LOGGER, NULL, &error, "directory", f->tmp, NULL);
+
+    g_assert_no_error (error);
+    g_assert_true (PLOG_IS_LOGGER (obj));
+    f->logger = PLOG_LOGGER (obj);
+    g_assert_cmpstr (plog_logger_get_directory (f->logger), ==, f->tmp);
+    close_logger (&f->logger);
+  }
+}
+
+static void
+assert_path_error (GError     *error,
+                   const char *path)
+{
+  g_assert_nonnull (error);
+  g_test_message ("error %s %d: %s", g_quark_to_string (error->domain), error->code, error->message);
+  /* An OS failure (ENOTDIR, EEXIST): PLOG_ERROR_IO, naming the path. */
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, path));
+}
+
+static void
+test_new_not_a_directory (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) error2 = NULL;
+  g_autofree char *below = g_build_filename (f->path, "below", NULL);
+  PlogLogger *logger;
+
+  g_assert_true (g_file_set_contents (f->path, "not a directory", -1, NULL));
+
+  logger = plog_logger_new (f->path, &error);
+  g_assert_null (logger);
+  assert_path_error (error, f->path);
+
+  /* A path below a regular file cannot be created either. */
+  logger = plog_logger_new (below, &error2);
+  g_assert_null (logger);
+  assert_path_error (error2, f->path);
+
+  /* The file is untouched. */
+  {
+    g_autofree char *contents = NULL;
+
+    g_assert_true (g_file_get_contents (f->path, &contents, NULL, NULL));
+    g_assert_cmpstr (contents, ==, "not a directory");
+  }
+}
+
+static void
+test_new_unwritable_directory (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *inner = g_build_filename (f->path, "inner", NULL);
+  PlogLogger *logger;
+
+  if (geteuid () == 0)
+    {
+      g_test_skip ("root ignores directory permissions");
+      return;
+    }
+  g_assert_cmpint (g_mkdir (f->path, 0500), ==, 0);
+
+  logger = plog_logger_new (f->path, &error);
+  g_assert_null (logger);
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, f->path));
+  g_clear_error (&error);
+
+  logger = plog_logger_new (inner, &error);
+  g_assert_null (logger);
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, f->path));
+  g_chmod (f->path, 0700);
+}
+
+static void
+test_lock_same_process (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *slash = g_strconcat (f->path, "/", NULL);
+  PlogLogger *second;
+  g_autoptr(GPtrArray) ops = op_array_new ();
+
+  f->logger = open_logger (f->path);
+
+  second = plog_logger_new (f->path, &error);
+  g_assert_null (second);
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_LOCKED);
+  g_assert_nonnull (strstr (error->message, f->path));
+  g_clear_error (&error);
+
+  /* The same directory spelled differently is still the same directory. */
+  second = plog_logger_new (slash, &error);
+  g_assert_null (second);
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_LOCKED);
+  g_clear_error (&error);
+
+  /* The failed attempts did not disturb the holder. */
+  record (f->logger);
+  dump_take (f->logger, ops, op_put ("k", "v", 1));
+  stop (f->logger);
+
+  /* Once the holder is gone the directory is free. */
+  close_logger (&f->logger);
+  f->logger = open_logger (f->path);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+}
+
+/* A child process must get PLOG_ERROR_LOCKED while the parent holds the
+ * directory, and the directory once the parent lets it go. */
+static void
+test_lock_other_process (void)
+{
+  g_autofree char *dir = shared_dir ("lock");
+  g_autoptr(GError) error = NULL;
+  PlogLogger *logger;
+
+  if (g_test_subprocess ())
+    {
+      logger = plog_logger_new (dir, &error);
+      if (logger == NULL)
+        {
+          g_assert_error (error, PLOG_ERROR, PLOG_ERROR_LOCKED);
+          g_assert_nonnull (strstr (error->message, dir));
+          g_print ("child: locked\n");
+        }
+      else
+        {
+          g_autoptr(PlogOp) op = op_put ("from-child", "v", 2);
+
+          g_assert_no_error (error);
+          record (logger);
+          dump_one (logger, op);
+          stop (logger);
+          g_object_unref (logger);
+          g_print ("child: acquired\n");
+        }
+      return;
+    }
+
+  plog_test_rm_rf (dir);
+  logger = open_logger (dir);
+
+  /* A failed attempt in this process must not drop the lock (as closing
+   * any fd of the file would with POSIX record locks). */
+  g_assert_null (plog_logger_new (dir, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_LOCKED);
+  g_clear_error (&error);
+
+  g_test_trap_subprocess (NULL, SUBPROCESS_TIMEOUT, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("*child: locked*");
+  g_test_trap_assert_stdout_unmatched ("*child: acquired*");
+
+  close_logger (&logger);
+
+  g_test_trap_subprocess (NULL, SUBPROCESS_TIMEOUT, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("*child: acquired*");
+
+  /* and the parent gets it back, with the child's op */
+  logger = open_logger (dir);
+  {
+    g_autoptr(GPtrArray) got = replay (logger);
+    g_autoptr(GPtrArray) expected = op_array_new ();
+
+    g_ptr_array_add (expected, op_put ("from-child", "v", 2));
+    assert_ops_equal (got, expected);
+  }
+  close_logger (&logger);
+  plog_test_rm_rf (dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* Properties                                                          */
+
+static void
+count_notify (GObject    *object,
+              GParamSpec *pspec,
+              guint      *count)
+{
+  (*count)++;
+}
+
+static void
+test_property_directory (Fixture       *f,
+                         gconstpointer  data)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (f->logger), "directory");
+  g_autofree char *directory = NULL;
+
+  g_assert_nonnull (pspec);
+  g_assert_true (pspec->value_type == G_TYPE_STRING);
+  g_assert_true (pspec->flags & G_PARAM_READABLE);
+  g_assert_true (pspec->flags & G_PARAM_CONSTRUCT_ONLY);
+
+  g_object_get (f->logger, "directory", &directory, NULL);
+  g_assert_cmpstr (directory, ==, f->path);
+  g_assert_cmpstr (plog_logger_get_directory (f->logger), ==, f->path);
+}
+
+static void
+test_property_max_size (Fixture       *f,
+                        gconstpointer  data)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (f->logger), "max-size");
+  guint notified = 0;
+  gint64 value = -1;
+
+  g_assert_nonnull (pspec);
+  g_assert_true (pspec->value_type == G_TYPE_INT64);
+  g_assert_true ((pspec->flags & G_PARAM_READWRITE) == G_PARAM_READWRITE);
+  g_assert_cmpint (plog_logger_get_max_size (f->logger), ==, 0);
+  g_object_get (f->logger, "max-size", &value, NULL);
+  g_assert_cmpint (value, ==, 0);
+
+  g_signal_connect (f->logger, "notify::max-size", G_CALLBACK (count_notify), &notified);
+
+  plog_logger_limit (f->logger, 4096);
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_cmpint (plog_logger_get_max_size (f->logger), ==, 4096);
+  g_object_get (f->logger, "max-size", &value, NULL);
+  g_assert_cmpint (value, ==, 4096);
+
+  /* unchanged: no notify */
+  plog_logger_limit (f->logger, 4096);
+  g_assert_cmpuint (notified, ==, 1);
+
+  g_object_set (f->logger, "max-size", (gint64) 1 << 40, NULL);
+  g_assert_cmpuint (notified, ==, 2);
+  g_assert_cmpint (plog_logger_get_max_size (f->logger), ==, (gint64) 1 << 40);
+  g_object_set (f->logger, "max-size", (gint64) 1 << 40, NULL);
+  g_assert_cmpuint (notified, ==, 2);
+
+  /* while recording too */
+  record (f->logger);
+  plog_logger_limit (f->logger, 0);
+  g_assert_cmpuint (notified, ==, 3);
+  g_assert_cmpint (plog_logger_get_max_size (f->logger), ==, 0);
+  stop (f->logger);
+  g_assert_cmpuint (notified, ==, 3);
+}
+
+static void
+test_property_recording (Fixture       *f,
+                         gconstpointer  data)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (f->logger), "recording");
+  guint notified = 0;
+  gboolean value = TRUE;
+
+  g_assert_nonnull (pspec);
+  g_assert_true (pspec->value_type == G_TYPE_BOOLEAN);
+  g_assert_true (pspec->flags & G_PARAM_READABLE);
+  g_assert_false (pspec->flags & G_PARAM_WRITABLE);
+
+  g_object_get (f->logger, "recording", &value, NULL);
+  g_assert_false (value);
+  g_signal_connect (f->logger, "notify::recording", G_CALLBACK (count_notify), &notified);
+
+  record (f->logger);
+  g_assert_cmpuint (notified, ==, 1);
+  g_object_get (f->logger, "recording", &value, NULL);
+  g_assert_true (value);
+
+  record (f->logger);
+  g_assert_cmpuint (notified, ==, 1);
+
+  stop (f->logger);
+  g_assert_cmpuint (notified, ==, 2);
+  g_object_get (f->logger, "recording", &value, NULL);
+  g_assert_false (value);
+
+  stop (f->logger);
+  g_assert_cmpuint (notified, ==, 2);
+
+  record (f->logger);
+  g_assert_cmpuint (notified, ==, 3);
+}
+
+static void
+test_property_sync_mode (Fixture       *f,
+                         gconstpointer  data)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (f->logger), "sync-mode");
+  g_autoptr(GPtrArray) ops = op_array_new ();
+  guint notified = 0;
+  PlogSyncMode mode = PLOG_SYNC_MODE_NONE;
+
+  g_assert_nonnull (pspec);
+  g_assert_true (pspec->value_type == PLOG_TYPE_SYNC_MODE);
+  g_assert_true ((pspec->flags & G_PARAM_READWRITE) == G_PARAM_READWRITE);
+  g_assert_cmpint (G_PARAM_SPEC_ENUM (pspec)->default_value, ==, PLOG_SYNC_MODE_PERIODIC);
+
+  g_assert_cmpint (plog_logger_get_sync_mode (f->logger), ==, PLOG_SYNC_MODE_PERIODIC);
+  g_object_get (f->logger, "sync-mode", &mode, NULL);
+  g_assert_cmpint (mode, ==, PLOG_SYNC_MODE_PERIODIC);
+
+  g_signal_connect (f->logger, "notify::sync-mode", G_CALLBACK (count_notify), &notified);
+
+  record (f->logger);
+  dump_take (f->logger, ops, op_put ("a", "1", 1));
+
+  /* changeable while recording */
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_ALWAYS);
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_cmpint (plog_logger_get_sync_mode (f->logger), ==, PLOG_SYNC_MODE_ALWAYS);
+  dump_take (f->logger, ops, op_put ("b", "2", 2));
+
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_ALWAYS);
+  g_assert_cmpuint (notified, ==, 1);
+
+  g_object_set (f->logger, "sync-mode", PLOG_SYNC_MODE_NONE, NULL);
+  g_assert_cmpuint (notified, ==, 2);
+  g_assert_cmpint (plog_logger_get_sync_mode (f->logger), ==, PLOG_SYNC_MODE_NONE);
+  g_object_get (f->logger, "sync-mode", &mode, NULL);
+  g_assert_cmpint (mode, ==, PLOG_SYNC_MODE_NONE);
+  dump_take (f->logger, ops, op_put ("c", "3", 3));
+
+  g_object_set (f->logger, "sync-mode", PLOG_SYNC_MODE_NONE, NULL);
+  g_assert_cmpuint (notified, ==, 2);
+
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_PERIODIC);
+  g_assert_cmpuint (notified, ==, 3);
+  dump_take (f->logger, ops, op_put ("d", "4", 4));
+  stop (f->logger);
+
+  fixture_reopen (f);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* record / dump / stop / flush                                        */
+
+static void
+test_record_twice (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = op_array_new ();
+  guint n_logs;
+
+  record (f->logger);
+  dump_take (f->logger, ops, op_put ("a", "1", 1));
+  n_logs = count_files (f->path, ".log");
+  g_assert_cmpuint (n_logs, >=, 1);
+
+  /* already recording: a no-op, same log */
+  record (f->logger);
+  g_assert_cmpuint (count_files (f->path, ".log"), ==, n_logs);
+  dump_take (f->logger, ops, op_put ("b", "2", 2));
+  stop (f->logger);
+
+  fixture_reopen (f);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+}
+
+static void
+test_record_after_stop (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = op_array_new ();
+  guint n_logs;
+
+  record (f->logger);
+  dump_take (f->logger, ops, op_put ("a", "1", 1));
+  dump_take (f->logger, ops, op_sub_put ("a", "s", "x", 2));
+  stop (f->logger);
+  n_logs = count_files (f->path, ".log");
+
+  /* record always starts a fresh log */
+  record (f->logger);
+  g_assert_cmpuint (count_files (f->path, ".log"), ==, n_logs + 1);
+  dump_take (f->logger, ops, op_delete ("a"));
+  dump_take (f->logger, ops, op_put ("b", "2", 3));
+  stop (f->logger);
+
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+
+  /* and across a reopen, recording again in the new logger */
+  fixture_reopen (f);
+  record (f->logger);
+  dump_take (f->logger, ops, op_put ("c", "3", 4));
+  stop (f->logger);
+  fixture_reopen (f);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+}
+
+static void
+test_dump_not_recording (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlogOp) op = op_put ("k", "v", 1);
+  g_autoptr(PlogOp) op2 = op_put ("k2", "v2", 2);
+  g_autoptr(GPtrArray) got = NULL;
+
+  g_assert_false (plog_logger_dump (f->logger, op, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
+  g_clear_error (&error);
+
+  record (f->logger);
+  dump_one (f->logger, op);
+  stop (f->logger);
+
+  g_assert_false (plog_logger_dump (f->logger, op2, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
+  g_clear_error (&error);
+
+  /* the refused op is not in the log */
+  got = replay (f->logger);
+  g_assert_cmpuint (got->len, ==, 1);
+  g_assert_true (plog_op_equal (g_ptr_array_index (got, 0), op));
+}
+
+static void
+test_stop_not_recording (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (plog_logger_stop (f->logger, &error));
+  g_assert_no_error (error);
+  g_assert_false (plog_logger_get_recording (f->logger));
+
+  record (f->logger);
+  stop (f->logger);
+  g_assert_true (plog_logger_stop (f->logger, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_flush (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ops = op_array_new ();
+
+  /* not recording: a no-op */
+  g_assert_true (plog_logger_flush (f->logger, &error));
+  g_assert_no_error (error);
+
+  record (f->logger);
+  g_assert_true (plog_logger_flush (f->logger, &error));
+  g_assert_no_error (error);
+  for (int i = 0; i < 100; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("key-%d", i);
+
+      dump_take (f->logger, ops, op_put (key, "value", i));
+      if (i % 10 == 0)
+        {
+          g_assert_true (plog_logger_flush (f->logger, &error));
+          g_assert_no_error (error);
+        }
+    }
+  g_assert_true (plog_logger_flush (f->logger, &error));
+  g_assert_no_error (error);
+  g_assert_true (plog_logger_get_recording (f->logger));
+  stop (f->logger);
+  g_assert_true (plog_logger_flush (f->logger, &error));
+  g_assert_no_error (error);
+
+  fixture_reopen (f);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+}
+
+static GPtrArray *
+numbered_ops (const char *prefix,
+              guint       n)
+{
+  GPtrArray *ops = op_array_new ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("%s-%04u", prefix, i);
+      g_autofree char *value = g_strdup_printf ("value %u of %s", i, prefix);
+
+      g_ptr_array_add (ops, op_put (key, value, i));
+    }
+  return ops;
+}
+
+/* A process that ends without stop or unref right after @mode's
+ * guarantee: what it flushed (NONE), saw acknowledged (ALWAYS) or left to
+ * the background sync for a while (PERIODIC) replays. */
+static void
+run_exit_without_stop (const char   *name,
+                       PlogSyncMode  mode,
+                       gboolean      flush,
+                       guint         sleep_ms)
+{
+  g_autofree char *dir = shared_dir (name);
+  g_autoptr(GPtrArray) ops = numbered_ops (name, 50);
+
+  if (g_test_subprocess ())
+    {
+      PlogLogger *logger = open_logger (dir);
+      g_autoptr(GError) error = NULL;
+
+      plog_logger_set_sync_mode (logger, mode);
+      record (logger);
+      dump_all (logger, ops);
+      if (flush)
+        {
+          g_assert_true (plog_logger_flush (logger, &error));
+          g_assert_no_error (error);
+        }
+      if (sleep_ms > 0)
+        g_usleep (sleep_ms * 1000);
+      /* no stop, no unref: the process just ends */
+      _exit (0);
+    }
+
+  plog_test_rm_rf (dir);
+  g_test_trap_subprocess (NULL, SUBPROCESS_TIMEOUT, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+
+  {
+    PlogLogger *logger = open_logger (dir);
+    g_autoptr(GPtrArray) got = replay (logger);
+
+    assert_ops_equal (got, ops);
+    close_logger (&logger);
+  }
+  plog_test_rm_rf (dir);
+}
+
+static void
+test_flush_exit (void)
+{
+  run_exit_without_stop ("flush", PLOG_SYNC_MODE_NONE, TRUE, 0);
+}
+
+static void
+test_always_exit (void)
+{
+  run_exit_without_stop ("always", PLOG_SYNC_MODE_ALWAYS, FALSE, 0);
+}
+
+static void
+test_periodic_exit (void)
+{
+  run_exit_without_stop ("periodic", PLOG_SYNC_MODE_PERIODIC, FALSE, 2500);
+}
+
+/* ------------------------------------------------------------------ */
+/* Round trips                                                         */
+
+static void
+test_round_trip (Fixture       *f,
+                 gconstpointer  data)
+{
+  PlogSyncMode mode = GPOINTER_TO_INT (data);
+  g_autoptr(GPtrArray) ops = every_kind_ops ();
+  g_autoptr(GPtrArray) got = NULL;
+  g_autoptr(GPtrArray) from_cursor = NULL;
+  g_autoptr(PlogCursor) cursor = NULL;
+  g_autoptr(GError) error = NULL;
+
+  f->logger = open_logger (f->path);
+  connect_signals (f);
+  plog_logger_set_sync_mode (f->logger, mode);
+  record (f->logger);
+  dump_all (f->logger, ops);
+  stop (f->logger);
+
+  fixture_reopen (f);
+  got = replay (f->logger);
+  assert_ops_equal (got, ops);
+  for (guint i = 0; i < ops->len; i++)
+    g_assert_cmpint (plog_op_get_kind (g_ptr_array_index (got, i)), ==,
+                     plog_op_get_kind (g_ptr_array_index (ops, i)));
+
+  cursor = plog_logger_open_cursor (f->logger, &error);
+  g_assert_no_error (error);
+  g_assert_true (PLOG_IS_CURSOR (cursor));
+  from_cursor = read_cursor (cursor);
+  assert_ops_equal (from_cursor, ops);
+}
+
+static void
+test_round_trip_large_value (Fixture       *f,
+                             gconstpointer  data)
+{
+  gsize size = 1024 * 1024 + 17;
+  guint8 *buf = g_malloc (size);
+  g_autoptr(GBytes) key = plog_test_bytes ("large");
+  g_autoptr(GBytes) value = NULL;
+  g_autoptr(GPtrArray) ops = op_array_new ();
+
+  for (gsize i = 0; i < size; i++)
+    buf[i] = (guint8) (i * 7 + (i >> 9));
+  value = g_bytes_new_take (buf, size);
+
+  record (f->logger);
+  dump_take (f->logger, ops, op_put ("before", "1", 1));
+  dump_take (f->logger, ops, plog_op_new_put (key, value, 2));
+  dump_take (f->logger, ops, op_put ("after", "2", 3));
+  stop (f->logger);
+  fixture_reopen (f);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+}
+
+/* An op whose record would exceed PLOG_OP_MAX_SIZE is refused and loses
+ * nothing; one just below it is taken. */
+static void
+test_dump_too_large (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GBytes) key = plog_test_bytes ("big");
+  g_autoptr(GBytes) huge = g_bytes_new_take (g_malloc0 (PLOG_OP_MAX_SIZE), PLOG_OP_MAX_SIZE);
+  g_autoptr(GBytes) fits = g_bytes_new_from_bytes (huge, 0, PLOG_OP_MAX_SIZE - 1024);
+  g_autoptr(PlogOp) too_large = plog_op_new_put (key, huge, 2);
+  g_autoptr(GPtrArray) ops = op_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  record (f->logger);
+  dump_take (f->logger, ops, op_put ("before", "1", 1));
+
+  g_assert_false (plog_logger_dump (f->logger, too_large, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  g_assert_true (plog_logger_get_recording (f->logger));
+
+  dump_take (f->logger, ops, op_put ("after", "2", 3));
+  dump_take (f->logger, ops, plog_op_new_put (key, fits, 4));
+  dump_take (f->logger, ops, op_put ("last", "3", 5));
+  stop (f->logger);
+
+  fixture_reopen (f);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+}
+
+static gpointer
+dump_thread_func (gpointer data)
+{
+  Fixture *f = data;
+  g_autoptr(GPtrArray) ops = numbered_ops ("thread", 200);
+
+  dump_all (f->logger, ops);
+  return NULL;
+}
+
+static void
+test_dump_other_thread (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("thread", 200);
+  GThread *thread;
+
+  record (f->logger);
+  thread = g_thread_new ("dumper", dump_thread_func, f);
+  g_thread_join (thread);
+  stop (f->logger);
+
+  fixture_reopen (f);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+}
+
+static void
+test_unref_recording (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("unref", 300);
+
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
+  record (f->logger);
+  dump_all (f->logger, ops);
+  /* no stop: the last unref stops cleanly and frees the lock */
+  fixture_reopen (f);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+  record (f->logger);
+  stop (f->logger);
+}
+
+/* A stop that fails for real (the file size limit, with SIGXFSZ ignored,
+ * makes write() fail with EFBIG) reports PLOG_ERROR_IO naming the file,
+ * and the logger is then freed without a crash. */
+#define N_WRITTEN 50
+
+static void
+test_stop_failed_then_unref (void)
+{
+  g_autofree char *dir = shared_dir ("stop-failed");
+  g_autoptr(GPtrArray) ops = numbered_ops ("efbig-padding-padding-padding-padding-padding", 2000);
+
+  if (g_test_subprocess ())
+    {
+      PlogLogger *logger;
+      g_autoptr(GError) error = NULL;
+      struct rlimit limit;
+      gboolean dump_failed = FALSE;
+      gboolean ok;
+
+      /* A warning from the library about the failure is fine here; a
+       * critical or a crash is not. */
+      g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+      signal (SIGXFSZ, SIG_IGN);
+
+      logger = open_logger (dir);
+      plog_logger_set_sync_mode (logger, PLOG_SYNC_MODE_NONE);
+      record (logger);
+
+      /* these are written before the limit comes: they must survive */
+      for (guint i = 0; i < N_WRITTEN; i++)
+        dump_one (logger, g_ptr_array_index (ops, i));
+      g_assert_true (plog_logger_flush (logger, &error));
+      g_assert_no_error (error);
+
+      g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+      limit.rlim_cur = 16384;
+      g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+
+      for (guint i = N_WRITTEN; i < ops->len && !dump_failed; i++)
+        if (!plog_logger_dump (logger, g_ptr_array_index (ops, i), &error))
+          {
+            g_assert_error (error, PLOG_ERROR, PLOG_ERROR_IO);
+            g_assert_nonnull (strstr (error->message, dir));
+            g_clear_error (&error);
+            dump_failed = TRUE;
+          }
+
+      ok = plog_logger_stop (logger, &error);
+      if (!dump_failed)
+        {
+          /* everything was buffered: stop has to write it, and cannot */
+          g_assert_false (ok);
+          g_assert_error (error, PLOG_ERROR, PLOG_ERROR_IO);
+          g_assert_nonnull (strstr (error->message, dir));
+        }
+      else if (!ok)
+        g_assert_true (error->domain == PLOG_ERROR);
+      g_clear_error (&error);
+
+      g_object_unref (logger);
+      g_print ("child: freed\n");
+      return;
+    }
+
+  plog_test_rm_rf (dir);
+  g_test_trap_subprocess (NULL, SUBPROCESS_TIMEOUT, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("*child: freed*");
+
+  /* The directory opens again and replays a prefix of what was dumped
+   * (the tail that could not be written is a torn tail at worst). */
+  {
+    PlogLogger *logger = open_logger (dir);
+    g_autoptr(GPtrArray) got = replay (logger);
+
+    g_test_message ("%u of %u ops replayed", got->len, ops->len);
+    g_assert_cmpuint (got->len, >=, N_WRITTEN);
+    g_assert_cmpuint (got->len, <, ops->len);
+    for (guint i = 0; i < got->len; i++)
+      g_assert_true (plog_op_equal (g_ptr_array_index (got, i), g_ptr_array_index (ops, i)));
+    /* and it records again */
+    record (logger);
+    dump_one (logger, g_ptr_array_index (ops, 0));
+    stop (logger);
+    close_logger (&logger);
+  }
+  plog_test_rm_rf (dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* play                                                                */
+
+static void
+collect_op (PlogOp   *op,
+            gpointer  user_data)
+{
+  g_ptr_array_add (user_data, plog_op_ref (op));
+}
+
+static void
+test_play_empty (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GPtrArray) got = replay (f->logger);
+
+  g_assert_cmpuint (got->len, ==, 0);
+  g_assert_cmpuint (f->replayed->len, ==, 0);
+
+  record (f->logger);
+  g_clear_pointer (&got, g_ptr_array_unref);
+  got = replay (f->logger);
+  g_assert_cmpuint (got->len, ==, 0);
+  stop (f->logger);
+}
+
+static void
+test_play_while_recording (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = op_array_new ();
+
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
+  record (f->logger);
+  dump_take (f->logger, ops, op_put ("a", "1", 1));
+  dump_take (f->logger, ops, op_sub_put ("a", "s", "2", 2));
+  dump_take (f->logger, ops, op_configure (NULL, 3, "c", "d", NULL));
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+  g_assert_true (plog_logger_get_recording (f->logger));
+
+  dump_take (f->logger, ops, op_delete ("a"));
+  dump_take (f->logger, ops, op_clear (NULL, 4));
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+
+  /* and it still records after playing */
+  dump_take (f->logger, ops, op_put ("b", "5", 5));
+  stop (f->logger);
+  fixture_reopen (f);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+}
+
+static void
+test_play_signal (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = every_kind_ops ();
+  g_autoptr(GPtrArray) via_callback = op_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  record (f->logger);
+  dump_all (f->logger, ops);
+  stop (f->logger);
+
+  /* with an operate func: both it and the signal see every op, in order */
+  g_assert_true (plog_logger_play (f->logger, collect_op, via_callback, NULL, &error));
+  g_assert_no_error (error);
+  assert_ops_equal (via_callback, ops);
+  assert_ops_equal (f->replayed, ops);
+
+  /* without one: the signal alone */
+  g_ptr_array_set_size (f->replayed, 0);
+  g_assert_true (plog_logger_play (f->logger, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  assert_ops_equal (f->replayed, ops);
+}
+
+typedef struct
+{
+  GCancellable *cancellable;
+  guint count;
+  guint cancel_at;
+} CancelData;
+
+static void
+count_and_cancel (PlogOp   *op,
+                  gpointer  user_data)
+{
+  CancelData *data = user_data;
+
+  if (++data->count == data->cancel_at)
+    g_cancellable_cancel (data->cancellable);
+}
+
+static void
+test_play_cancelled (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("cancel", 20000);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  CancelData cancel = { cancellable, 0, 0 };
+
+  record (f->logger);
+  dump_all (f->logger, ops);
+  stop (f->logger);
+
+  /* already cancelled */
+  g_cancellable_cancel (cancellable);
+  g_assert_false (plog_logger_play (f->logger, count_and_cancel, &cancel, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  /* cancelled during the play, at the first op */
+  g_cancellable_reset (cancellable);
+  cancel.count = 0;
+  cancel.cancel_at = 1;
+  g_assert_false (plog_logger_play (f->logger, count_and_cancel, &cancel, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpuint (cancel.count, >=, 1);
+  g_assert_cmpuint (cancel.count, <, ops->len);
+
+  /* the logger is fine afterwards */
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, ops);
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* play_async                                                          */
+
+typedef struct
+{
+  PlogLogger *logger;
+  GMainContext *context;     /* where the play must deliver */
+  GThread *thread;
+  GCancellable *cancellable;
+  guint cancel_at;
+  GPtrArray *ops;
+  guint wrong_context;
+  guint after_callback;
+  guint n_at_callback;
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} AsyncPlay;
+
+static void
+async_play_on_replayed (PlogLogger *logger,
+                        PlogOp     *op,
+                        AsyncPlay  *p)
+{
+  if (g_thread_self () != p->thread || !g_main_context_is_owner (p->context))
+    p->wrong_context++;
+  if (p->done)
+    p->after_callback++;
+  g_ptr_array_add (p->ops, plog_op_ref (op));
+  if (p->cancellable != NULL && p->ops->len == p->cancel_at)
+    g_cancellable_cancel (p->cancellable);
+}
+
+static void
+async_play_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  AsyncPlay *p = user_data;
+
+  g_assert_true (source == G_OBJECT (p->logger));
+  if (g_thread_self () != p->thread || !g_main_context_is_owner (p->context))
+    p->wrong_context++;
+  p->n_at_callback = p->ops->len;
+  p->ok = plog_logger_play_finish (p->logger, result, &p->error);
+  p->done = TRUE;
+}
+
+static void
+async_play_clear (AsyncPlay *p)
+{
+  g_clear_pointer (&p->ops, g_ptr_array_unref);
+  g_clear_error (&p->error);
+}
+
+static gboolean
+async_timeout_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+async_play_thread (gpointer data)
+{
+  AsyncPlay *p = data;
+  gboolean timed_out = FALSE;
+  GSource *timeout;
+
+  p->thread = g_thread_self ();
+  p->context = g_main_context_new ();
+  g_main_context_push_thread_default (p->context);
+
+  timeout = g_timeout_source_new (TIMEOUT_MS);
+  g_source_set_callback (timeout, async_timeout_cb, &timed_out, NULL);
+  g_source_attach (timeout, p->context);
+
+  plog_logger_play_async (p->logger, p->cancellable, async_play_done, p);
+  while (!p->done && !timed_out)
+    g_main_context_iteration (p->context, TRUE);
+  /* give a late signal the chance to show up */
+  while (g_main_context_iteration (p->context, FALSE))
+    ;
+
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+  g_main_context_pop_thread_default (p->context);
+  g_main_context_unref (p->context);
+  p->context = NULL;
+  return NULL;
+}
+
+/* play_async from a thread with its own thread-default context: the
+ * signals and the callback arrive there, in order, callback last. */
+static void
+test_play_async_thread_context (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("async", 5000);
+  AsyncPlay p = { 0, };
+  gulong id;
+  GThread *thread;
+
+  record (f->logger);
+  dump_all (f->logger, ops);
+  stop (f->logger);
+
+  /* Only this test's handler: the fixture's one checks for the main thread. */
+  g_signal_handlers_disconnect_by_func (f->logger, on_replayed, f);
+  p.logger = f->logger;
+  p.ops = op_array_new ();
+  id = g_signal_connect (f->logger, "replayed", G_CALLBACK (async_play_on_replayed), &p);
+
+  /* The main context is not iterated meanwhile: nothing may depend on it. */
+  thread = g_thread_new ("async-play", async_play_thread, &p);
+  g_thread_join (thread);
+  /* Anything wrongly queued in the logger's own (main) context shows up
+   * now, as a signal in the wrong thread. */
+  drain_main_context ();
+  g_signal_handler_disconnect (f->logger, id);
+
+  g_assert_true (p.done);
+  g_assert_no_error (p.error);
+  g_assert_true (p.ok);
+  g_assert_cmpuint (p.wrong_context, ==, 0);
+  g_assert_cmpuint (p.after_callback, ==, 0);
+  g_assert_cmpuint (p.n_at_callback, ==, ops->len);
+  assert_ops_equal (p.ops, ops);
+  async_play_clear (&p);
+}
+
+/* play_async in the main thread, whose thread-default context is the
+ * global default one. */
+static void
+test_play_async_default_context (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = every_kind_ops ();
+  AsyncPlay p = { 0, };
+  gulong id;
+
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
+  record (f->logger);
+  dump_all (f->logger, ops);
+
+  p.logger = f->logger;
+  p.ops = op_array_new ();
+  p.thread = g_thread_self ();
+  p.context = g_main_context_default ();
+  id = g_signal_connect (f->logger, "replayed", G_CALLBACK (async_play_on_replayed), &p);
+
+  /* while recording: every op dumped before the call */
+  plog_logger_play_async (f->logger, NULL, async_play_done, &p);
+  ITERATE_UNTIL (p.done, TIMEOUT_MS);
+  drain_main_context ();
+  g_signal_handler_disconnect (f->logger, id);
+
+  g_assert_no_error (p.error);
+  g_assert_true (p.ok);
+  g_assert_cmpuint (p.wrong_context, ==, 0);
+  g_assert_cmpuint (p.after_callback, ==, 0);
+  g_assert_cmpuint (p.n_at_callback, ==, ops->len);
+  assert_ops_equal (p.ops, ops);
+  async_play_clear (&p);
+  stop (f->logger);
+}
+
+static void
+test_play_async_cancelled (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("cancel", 20000);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  AsyncPlay p = { 0, };
+  gulong id;
+
+  record (f->logger);
+  dump_all (f->logger, ops);
+  stop (f->logger);
+
+  p.logger = f->logger;
+  p.thread = g_thread_self ();
+  p.context = g_main_context_default ();
+  id = g_signal_connect (f->logger, "replayed", G_CALLBACK (async_play_on_replayed), &p);
+
+  /* already cancelled */
+  p.ops = op_array_new ();
+  g_cancellable_cancel (cancellable);
+  plog_logger_play_async (f->logger, cancellable, async_play_done, &p);
+  ITERATE_UNTIL (p.done, TIMEOUT_MS);
+  g_assert_false (p.ok);
+  g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  async_play_clear (&p);
+
+  /* cancelled from the first signal */
+  g_cancellable_reset (cancellable);
+  p.ops = op_array_new ();
+  p.done = FALSE;
+  p.cancellable = cancellable;
+  p.cancel_at = 1;
+  plog_logger_play_async (f->logger, cancellable, async_play_done, &p);
+  ITERATE_UNTIL (p.done, TIMEOUT_MS);
+  drain_main_context ();
+  g_assert_false (p.ok);
+  g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (p.ops->len, >=, 1);
+  g_assert_cmpuint (p.ops->len, <, ops->len);
+  g_assert_cmpuint (p.after_callback, ==, 0);
+  g_assert_cmpuint (p.wrong_context, ==, 0);
+  async_play_clear (&p);
+
+  g_signal_handler_disconnect (f->logger, id);
+}
+
+/* ------------------------------------------------------------------ */
+/* Compaction                                                          */
+
+typedef struct
+{
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} CompactResult;
+
+static void
+compact_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  CompactResult *r = user_data;
+
+  r->ok = plog_logger_compact_finish (PLOG_LOGGER (source), result, &r->error);
+  r->done = TRUE;
+}
+
+static void
+compact (Fixture *f)
+{
+  CompactResult r = { 0, };
+  guint before = f->compacted;
+
+  plog_logger_compact_async (f->logger, NULL, compact_done, &r);
+  ITERATE_UNTIL (r.done, TIMEOUT_MS);
+  g_assert_no_error (r.error);
+  g_assert_true (r.ok);
+  /* ::compacted fires in the creation context */
+  ITERATE_UNTIL (f->compacted > before, TIMEOUT_MS);
+}
+
+/* A mix of every kind over a few keys, with overwrites. */
+static void
+dump_mix (PlogLogger *logger,
+          GPtrArray  *ops,
+          GRand      *rand,
+          guint       n,
+          guint       n_keys,
+          gint64     *timestamp)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("key-%02u", g_rand_int_range (rand, 0, n_keys));
+      g_autofree char *sub = g_strdup_printf ("sub-%u", g_rand_int_range (rand, 0, 4));
+      g_autofree char *value = g_strdup_printf ("value-%08x-%" G_GINT64_FORMAT,
+                                                g_rand_int (rand), *timestamp);
+      g_autofree char *config_key = g_strdup_printf ("cfg-%u", g_rand_int_range (rand, 0, 3));
+      guint pick = g_rand_int_range (rand, 0, 100);
+      PlogOp *op;
+
+      (*timestamp)++;
+      if (pick < 45)
+        op = op_put (key, value, *timestamp);
+      else if (pick < 75)
+        op = op_sub_put (key, sub, value, *timestamp);
+      else if (pick < 83)
+        op = op_delete (key);
+      else if (pick < 91)
+        op = op_sub_delete (key, sub);
+      else if (pick < 95)
+        op = op_clear (key, *timestamp);
+      else if (pick < 97)
+        op = op_configure (config_key, *timestamp, "k", value, NULL);
+      else if (pick < 98)
+        op = op_configure (config_key, *timestamp, NULL);
+      else if (pick < 99)
+        op = op_configure (NULL, *timestamp, "global", value, NULL);
+      else
+        op = op_clear (NULL, *timestamp);
+      dump_take (logger, ops, op);
+    }
+}
+
+static void
+test_compact_explicit (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = op_array_new ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (1);
+  g_autoptr(Model) expected = NULL;
+  gint64 timestamp = 0;
+
+  record (f->logger);
+  dump_mix (f->logger, ops, rand, 2000, 30, &timestamp);
+  /* make sure there is a global configuration to keep through a clear */
+  dump_take (f->logger, ops, op_configure (NULL, ++timestamp, "global", "kept", NULL));
+  dump_take (f->logger, ops, op_put ("after-config", "v", ++timestamp));
+  compact (f);
+  g_assert_cmpuint (count_files (f->path, ".snap"), ==, 1);
+  assert_private (f->path);
+
+  /* The snapshot holds one op per live entry, configurations first. */
+  expected = model_from_ops (ops);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+    gboolean seen_other = FALSE;
+
+    g_assert_cmpuint (got->len, ==, model_n_entries (expected));
+    for (guint i = 0; i < got->len; i++)
+      {
+        gboolean is_config = plog_op_get_kind (g_ptr_array_index (got, i)) == PLOG_OP_KIND_CONFIGURE;
+
+        g_assert_false (is_config && seen_other);
+        seen_other |= !is_config;
+      }
+  }
+  assert_replays_to (f->logger, expected);
+
+  /* dumps go on after the compaction; a second compaction covers them */
+  dump_mix (f->logger, ops, rand, 500, 30, &timestamp);
+  g_clear_pointer (&expected, model_free);
+  expected = model_from_ops (ops);
+  assert_replays_to (f->logger, expected);
+  compact (f);
+  assert_replays_to (f->logger, expected);
+  g_assert_cmpuint (count_files (f->path, ".snap"), ==, 1);
+
+  dump_mix (f->logger, ops, rand, 300, 30, &timestamp);
+  stop (f->logger);
+  g_clear_pointer (&expected, model_free);
+  expected = model_from_ops (ops);
+  fixture_reopen (f);
+  assert_replays_to (f->logger, expected);
+}
+
+/* ::compacted is emitted in the context the logger was created in, even
+ * when that context is idle (nobody iterates it) at the moment the
+ * compaction lands: it waits there, it does not run on the worker. */
+static void
+test_compact_signal_context (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("context", 100);
+  CompactResult r = { 0, };
+
+  record (f->logger);
+  dump_all (f->logger, ops);
+
+  plog_logger_compact_async (f->logger, NULL, compact_done, &r);
+  /* busy elsewhere, as an application may be: the compaction lands */
+  g_usleep (300 * 1000);
+  g_assert_cmpuint (f->compacted, ==, 0);
+  g_assert_false (r.done);
+
+  ITERATE_UNTIL (r.done, TIMEOUT_MS);
+  g_assert_no_error (r.error);
+  g_assert_true (r.ok);
+  ITERATE_UNTIL (f->compacted >= 1, TIMEOUT_MS);
+  g_assert_cmpuint (f->compacted_elsewhere, ==, 0);
+  stop (f->logger);
+}
+
+/* A small max-size and many dumps: automatic compactions, a bounded
+ * directory, and the state kept. */
+static void
+test_compact_automatic (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = op_array_new ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  g_autoptr(Model) expected = NULL;
+  gint64 timestamp = 0;
+
+  plog_logger_limit (f->logger, 4096);
+  record (f->logger);
+
+  /* Rounds: push the log past max-size, then wait for the compaction. */
+  for (guint round = 0; round < 8; round++)
+    {
+      guint target = f->compacted + 1;
+      guint files;
+
+      dump_mix (f->logger, ops, rand, 150, 20, &timestamp);
+      ITERATE_UNTIL (f->compacted >= target, TIMEOUT_MS);
+      files = count_data_files (f->path);
+      g_test_message ("round %u: %u compactions, %u files", round, f->compacted, files);
+      g_assert_cmpuint (files, <=, 6);
+    }
+  g_assert_cmpuint (f->compacted, >=, 8);
+
+  /* A sustained stream, without waiting. */
+  for (guint i = 0; i < 30; i++)
+    {
+      dump_mix (f->logger, ops, rand, 100, 20, &timestamp);
+      drain_main_context ();
+    }
+  stop (f->logger);
+  drain_main_context ();
+  g_test_message ("%u compactions, %u files at the end", f->compacted, count_data_files (f->path));
+  /* The stream passed max-size, so an automatic compaction ran, and stop
+   * returns only once it has finished: it must have landed. */
+  g_assert_cmpuint (f->compacted, >=, 9);
+
+  /* ::compacted comes in the context the logger was created in (here the
+   * global default one, owned by the main thread), never on a worker. */
+  g_assert_cmpuint (f->compacted_elsewhere, ==, 0);
+
+  expected = model_from_ops (ops);
+  assert_replays_to (f->logger, expected);
+  fixture_reopen (f);
+  assert_replays_to (f->logger, expected);
+  assert_private (f->path);
+}
+
+typedef struct
+{
+  PlogLogger *logger;
+  guint index;
+  guint n_ops;
+  gint *start;
+  gint *finished;
+} DumpThread;
+
+static PlogOp *
+thread_op (guint thread,
+           guint i,
+           gboolean last)
+{
+  g_autofree char *key = g_strdup_printf ("t%u/%05u", thread, i);
+  g_autofree char *owner = g_strdup_printf ("t%u", thread);
+  g_autofree char *value = g_strdup_printf ("%05u", i);
+
+  if (last)
+    return op_sub_put (owner, "last", value, i);
+  return op_put (key, value, i);
+}
+
+static gpointer
+dump_thread (gpointer data)
+{
+  DumpThread *t = data;
+
+  while (!g_atomic_int_get (t->start))
+    g_thread_yield ();
+  for (guint i = 0; i < t->n_ops; i++)
+    {
+      g_autoptr(PlogOp) op = thread_op (t->index, i, FALSE);
+      g_autoptr(PlogOp) last = thread_op (t->index, i, TRUE);
+
+      dump_one (t->logger, op);
+      dump_one (t->logger, last);
+    }
+  g_atomic_int_inc (t->finished);
+  return NULL;
+}
+
+static void
+run_dump_threads (Fixture  *f,
+                  guint     n_ops,
+                  gboolean  with_compaction)
+{
+  DumpThread threads[4];
+  GThread *handles[4];
+  gint start = 0;
+  gint finished = 0;
+  guint compactions = 0;
+
+  for (guint t = 0; t < 4; t++)
+    {
+      threads[t] = (DumpThread) { f->logger, t, n_ops, &start, &finished };
+      handles[t] = g_thread_new ("dumper", dump_thread, &threads[t]);
+    }
+  g_atomic_int_set (&start, 1);
+
+  if (with_compaction)
+    {
+      do
+        {
+          compact (f);
+          compactions++;
+        }
+      while (g_atomic_int_get (&finished) < 4);
+      g_test_message ("%u compactions while dumping", compactions);
+    }
+  for (guint t = 0; t < 4; t++)
+    g_thread_join (handles[t]);
+}
+
+/* Four threads dump at once: every op lands, each thread's in order. */
+static void
+test_threads_dump (Fixture       *f,
+                   gconstpointer  data)
+{
+  const guint n_ops = 2000;
+  g_autoptr(GPtrArray) got = NULL;
+  guint next[4] = { 0, };
+
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
+  record (f->logger);
+  run_dump_threads (f, n_ops, FALSE);
+  stop (f->logger);
+
+  fixture_reopen (f);
+  got = replay (f->logger);
+  g_assert_cmpuint (got->len, ==, 4 * 2 * n_ops);
+  for (guint i = 0; i < got->len; i++)
+    {
+      PlogOp *op = g_ptr_array_index (got, i);
+      gsize len;
+      const char *key = (const char *) plog_op_get_key_data (op, &len);
+      g_autofree char *k = g_strndup (key, len);
+      guint thread = k[1] - '0';
+
+      g_assert_cmpuint (thread, <, 4);
+      if (plog_op_get_kind (op) == PLOG_OP_KIND_PUT)
+        {
+          g_autoptr(PlogOp) expected = thread_op (thread, next[thread], FALSE);
+
+          g_assert_true (plog_op_equal (op, expected));
+        }
+      else
+        {
+          g_autoptr(PlogOp) expected = thread_op (thread, next[thread], TRUE);
+
+          g_assert_true (plog_op_equal (op, expected));
+          next[thread]++;
+        }
+    }
+  for (guint t = 0; t < 4; t++)
+    g_assert_cmpuint (next[t], ==, n_ops);
+}
+
+/* Four threads dump while compactions run: every op is in the state, and
+ * each thread's last op is its last one (its order held). */
+static void
+test_threads_compaction (Fixture       *f,
+                         gconstpointer  data)
+{
+  const guint n_ops = 3000;
+  g_autoptr(Model) expected = model_new ();
+
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
+  record (f->logger);
+  run_dump_threads (f, n_ops, TRUE);
+  stop (f->logger);
+  drain_main_context ();
+
+  for (guint t = 0; t < 4; t++)
+    for (guint i = 0; i < n_ops; i++)
+      {
+        g_autoptr(PlogOp) op = thread_op (t, i, FALSE);
+        g_autoptr(PlogOp) last = thread_op (t, i, TRUE);
+
+        model_apply (expected, op);
+        model_apply (expected, last);
+      }
+  assert_replays_to (f->logger, expected);
+  fixture_reopen (f);
+  assert_replays_to (f->logger, expected);
+}
+
+/* ------------------------------------------------------------------ */
+/* clear                                                               */
+
+static void
+test_clear_recording (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GPtrArray) before = op_array_new ();
+  g_autoptr(GPtrArray) after = op_array_new ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+  g_autoptr(GError) error = NULL;
+  gint64 timestamp = 0;
+  guint notified = 0;
+
+  record (f->logger);
+  dump_mix (f->logger, before, rand, 300, 10, &timestamp);
+  compact (f);
+  dump_mix (f->logger, before, rand, 100, 10, &timestamp);
+
+  g_signal_connect (f->logger, "notify::recording", G_CALLBACK (count_notify), &notified);
+  g_assert_true (plog_logger_clear (f->logger, &error));
+  g_assert_no_error (error);
+  g_assert_true (plog_logger_get_recording (f->logger));
+  g_assert_cmpuint (notified, ==, 0);
+  g_assert_cmpuint (count_files (f->path, ".snap") + count_files (f->path, ".log"), <=, 2);
+
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    g_assert_cmpuint (got->len, ==, 0);
+  }
+
+  /* it goes on recording into a fresh log */
+  dump_take (f->logger, after, op_put ("new", "1", 1));
+  dump_take (f->logger, after, op_sub_put ("new", "s", "2", 2));
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, after);
+  }
+  stop (f->logger);
+  fixture_reopen (f);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, after);
+  }
+}
+
+static void
+test_clear_not_recording (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("clear", 50);
+  g_autoptr(GPtrArray) after = op_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  record (f->logger);
+  dump_all (f->logger, ops);
+  stop (f->logger);
+
+  g_assert_true (plog_logger_clear (f->logger, &error));
+  g_assert_no_error (error);
+  g_assert_false (plog_logger_get_recording (f->logger));
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    g_assert_cmpuint (got->len, ==, 0);
+  }
+
+  /* a clear of nothing is fine too */
+  g_assert_true (plog_logger_clear (f->logger, &error));
+  g_assert_no_error (error);
+
+  fixture_reopen (f);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    g_assert_cmpuint (got->len, ==, 0);
+  }
+
+  record (f->logger);
+  dump_take (f->logger, after, op_put ("x", "y", 9));
+  stop (f->logger);
+  fixture_reopen (f);
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, after);
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Cursors                                                             */
+
+static void
+test_cursor_basic (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = every_kind_ops ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlogCursor) empty = NULL;
+  g_autoptr(PlogCursor) cursor = NULL;
+  g_autoptr(PlogCursor) while_recording = NULL;
+  g_autoptr(GPtrArray) got = NULL;
+
+  /* on an empty directory: the end at once */
+  empty = plog_logger_open_cursor (f->logger, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (empty);
+  got = read_cursor (empty);
+  g_assert_cmpuint (got->len, ==, 0);
+  g_clear_pointer (&got, g_ptr_array_unref);
+
+  /* while recording: every op dumped before it was opened */
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
+  record (f->logger);
+  dump_all (f->logger, ops);
+  while_recording = plog_logger_open_cursor (f->logger, &error);
+  g_assert_no_error (error);
+  got = read_cursor (while_recording);
+  assert_ops_equal (got, ops);
+  g_clear_pointer (&got, g_ptr_array_unref);
+  stop (f->logger);
+
+  cursor = plog_logger_open_cursor (f->logger, &error);
+  g_assert_no_error (error);
+  got = read_cursor (cursor);
+  assert_ops_equal (got, ops);
+
+  /* a cursor reads no signal */
+  g_assert_cmpuint (f->replayed->len, ==, 0);
+}
+
+static void
+test_cursor_cancelled (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("c", 10);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlogCursor) cursor = NULL;
+
+  record (f->logger);
+  dump_all (f->logger, ops);
+  stop (f->logger);
+
+  cursor = plog_logger_open_cursor (f->logger, &error);
+  g_assert_no_error (error);
+  g_cancellable_cancel (cancellable);
+  g_assert_null (plog_cursor_next (cursor, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+/* A cursor pins its replay set: a compaction that lands while it is open
+ * changes nothing it returns. */
+static void
+test_cursor_pinned_compaction (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = op_array_new ();
+  g_autoptr(GPtrArray) got = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  g_autoptr(PlogCursor) cursor = NULL;
+  g_autoptr(PlogCursor) partly = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(Model) expected = NULL;
+  gint64 timestamp = 0;
+  PlogOp *first;
+
+  record (f->logger);
+  dump_mix (f->logger, ops, rand, 400, 10, &timestamp);
+
+  cursor = plog_logger_open_cursor (f->logger, &error);
+  g_assert_no_error (error);
+  /* one that has started reading already */
+  partly = plog_logger_open_cursor (f->logger, &error);
+  g_assert_no_error (error);
+  first = plog_cursor_next (partly, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (plog_op_equal (first, g_ptr_array_index (ops, 0)));
+  plog_op_unref (first);
+
+  compact (f);
+  {
+    g_autoptr(GPtrArray) later = op_array_new ();
+
+    dump_mix (f->logger, later, rand, 50, 10, &timestamp);
+    compact (f);
+    g_ptr_array_extend_and_steal (ops, g_steal_pointer (&later));
+  }
+
+  got = read_cursor (cursor);
+  g_assert_cmpuint (got->len, ==, 400);
+  for (guint i = 0; i < 400; i++)
+    g_assert_true (plog_op_equal (g_ptr_array_index (got, i), g_ptr_array_index (ops, i)));
+  g_clear_pointer (&got, g_ptr_array_unref);
+
+  got = read_cursor (partly);
+  g_assert_cmpuint (got->len, ==, 399);
+  for (guint i = 0; i < 399; i++)
+    g_assert_true (plog_op_equal (g_ptr_array_index (got, i), g_ptr_array_index (ops, i + 1)));
+
+  /* a fresh cursor sees the compacted state */
+  expected = model_from_ops (ops);
+  g_clear_object (&cursor);
+  cursor = plog_logger_open_cursor (f->logger, &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr(GPtrArray) now = read_cursor (cursor);
+    g_autoptr(Model) state = model_from_ops (now);
+
+    assert_models_equal (state, expected);
+  }
+  stop (f->logger);
+}
+
+/* ... and so does a clear. */
+static void
+test_cursor_pinned_clear (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("pinned", 300);
+  g_autoptr(GPtrArray) after = op_array_new ();
+  g_autoptr(PlogCursor) cursor = NULL;
+  g_autoptr(GError) error = NULL;
+
+  record (f->logger);
+  dump_all (f->logger, ops);
+  cursor = plog_logger_open_cursor (f->logger, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (plog_logger_clear (f->logger, &error));
+  g_assert_no_error (error);
+  dump_take (f->logger, after, op_put ("after", "clear", 1));
+
+  {
+    g_autoptr(GPtrArray) got = read_cursor (cursor);
+
+    assert_ops_equal (got, ops);
+  }
+  {
+    g_autoptr(GPtrArray) got = replay (f->logger);
+
+    assert_ops_equal (got, after);
+  }
+  stop (f->logger);
+}
+
+/* ------------------------------------------------------------------ */
+/* Programmer errors                                                   */
+
+static void
+test_null_self (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(PlogOp) op = op_put ("k", "v", 1);
+
+  if (!g_test_undefined ())
+    {
+      g_test_skip ("tests undefined behaviour");
+      return;
+    }
+
+#define EXPECT_CRITICAL(pattern, call)                                         \
+  G_STMT_START {                                                               \
+    g_test_expect_message ("Plog", G_LOG_LEVEL_CRITICAL, pattern);             \
+    call;                                                                      \
+    g_test_assert_expected_messages ();                                        \
+  } G_STMT_END
+
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", g_assert_null (plog_logger_get_directory (NULL)));
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", g_assert_false (plog_logger_record (NULL, NULL)));
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", g_assert_false (plog_logger_get_recording (NULL)));
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", g_assert_false (plog_logger_dump (NULL, op, NULL)));
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", g_assert_false (plog_logger_flush (NULL, NULL)));
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", g_assert_false (plog_logger_stop (NULL, NULL)));
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", g_assert_false (plog_logger_clear (NULL, NULL)));
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", g_assert_false (plog_logger_play (NULL, NULL, NULL, NULL, NULL)));
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", g_assert_null (plog_logger_open_cursor (NULL, NULL)));
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", plog_logger_limit (NULL, 10));
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", (void) plog_logger_get_max_size (NULL));
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", (void) plog_logger_get_sync_mode (NULL));
+  EXPECT_CRITICAL ("*PLOG_IS_LOGGER*", plog_logger_set_sync_mode (NULL, PLOG_SYNC_MODE_NONE));
+  EXPECT_CRITICAL ("*PLOG_IS_CURSOR*", g_assert_null (plog_cursor_next (NULL, NULL, NULL)));
+
+  /* a negative size is a programmer error (style.md, Errors) */
+  plog_logger_limit (f->logger, 100000);
+  EXPECT_CRITICAL ("*max_size*", plog_logger_limit (f->logger, -1));
+  g_assert_cmpint (plog_logger_get_max_size (f->logger), ==, 100000);
+
+  record (f->logger);
+  EXPECT_CRITICAL ("*op != NULL*", g_assert_false (plog_logger_dump (f->logger, NULL, NULL)));
+  stop (f->logger);
+
+#undef EXPECT_CRITICAL
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func, open) \
+  g_test_add (path, Fixture, GINT_TO_POINTER (open), setup, func, teardown)
+
+  ADD ("/logger/new/creates-directory", test_new_creates_directory, FALSE);
+  ADD ("/logger/new/existing-directory", test_new_existing_directory, FALSE);
+  ADD ("/logger/new/not-a-directory", test_new_not_a_directory, FALSE);
+  ADD ("/logger/new/unwritable-directory", test_new_unwritable_directory, FALSE);
+  ADD ("/logger/lock/same-process", test_lock_same_process, FALSE);
+  g_test_add_func ("/logger/lock/other-process", test_lock_other_process);
+
+  ADD ("/logger/property/directory", test_property_directory, TRUE);
+  ADD ("/logger/property/max-size", test_property_max_size, TRUE);
+  ADD ("/logger/property/recording", test_property_recording, TRUE);
+  ADD ("/logger/property/sync-mode", test_property_sync_mode, TRUE);
+
+  ADD ("/logger/record/twice", test_record_twice, TRUE);
+  ADD ("/logger/record/after-stop", test_record_after_stop, TRUE);
+  ADD ("/logger/dump/not-recording", test_dump_not_recording, TRUE);
+  ADD ("/logger/dump/other-thread", test_dump_other_thread, TRUE);
+  ADD ("/logger/dump/too-large", test_dump_too_large, TRUE);
+  ADD ("/logger/dump/large-value", test_round_trip_large_value, TRUE);
+  ADD ("/logger/stop/not-recording", test_stop_not_recording, TRUE);
+  ADD ("/logger/stop/unref-recording", test_unref_recording, TRUE);
+  g_test_add_func ("/logger/stop/failed-then-unref", test_stop_failed_then_unref);
+  ADD ("/logger/flush", test_flush, TRUE);
+  g_test_add_func ("/logger/flush/exit", test_flush_exit);
+  g_test_add_func ("/logger/sync-mode/always-exit", test_always_exit);
+  g_test_add_func ("/logger/sync-mode/periodic-exit", test_periodic_exit);
+
+  g_test_add ("/logger/round-trip/none", Fixture, GINT_TO_POINTER (PLOG_SYNC_MODE_NONE),
+              setup_closed, test_round_trip, teardown);
+  g_test_add ("/logger/round-trip/periodic", Fixture, GINT_TO_POINTER (PLOG_SYNC_MODE_PERIODIC),
+              setup_closed, test_round_trip, teardown);
+  g_test_add ("/logger/round-trip/always", Fixture, GINT_TO_POINTER (PLOG_SYNC_MODE_ALWAYS),
+              setup_closed, test_round_trip, teardown);
+
+  ADD ("/logger/play/empty", test_play_empty, TRUE);
+  ADD ("/logger/play/while-recording", test_play_while_recording, TRUE);
+  ADD ("/logger/play/signal", test_play_signal, TRUE);
+  ADD ("/logger/play/cancelled", test_play_cancelled, TRUE);
+  ADD ("/logger/play-async/thread-context", test_play_async_thread_context, TRUE);
+  ADD ("/logger/play-async/default-context", test_play_async_default_context, TRUE);
+  ADD ("/logger/play-async/cancelled", test_play_async_cancelled, TRUE);
+
+  ADD ("/logger/compact/explicit", test_compact_explicit, TRUE);
+  ADD ("/logger/compact/signal-context", test_compact_signal_context, TRUE);
+  ADD ("/logger/compact/automatic", test_compact_automatic, TRUE);
+  ADD ("/logger/threads/dump", test_threads_dump, TRUE);
+  ADD ("/logger/threads/compaction", test_threads_compaction, TRUE);
+
+  ADD ("/logger/clear/recording", test_clear_recording, TRUE);
+  ADD ("/logger/clear/not-recording", test_clear_not_recording, TRUE);
+
+  ADD ("/logger/cursor/basic", test_cursor_basic, TRUE);
+  ADD ("/logger/cursor/cancelled", test_cursor_cancelled, TRUE);
+  ADD ("/logger/cursor/pinned-compaction", test_cursor_pinned_compaction, TRUE);
+  ADD ("/logger/cursor/pinned-clear", test_cursor_pinned_clear, TRUE);
+
+  ADD ("/logger/null-self", test_null_self, TRUE);
+
+#undef ADD
+
+  return g_test_run ();
+}
