@@ -15,8 +15,10 @@
  * PLOG_SYNC_MODE_PERIODIC fdatasync()s about once a second. Neither needs
  * the application's main loop.
  *
- * Rotation syncs the bulk of the closed log before it takes the lock, so
- * that dumpers wait only for the last few kilobytes.
+ * Rotation never syncs under the lock: it syncs the bulk of the closed log,
+ * swaps in the new log (created under a temporary name) with only a write
+ * of the buffer under the lock, syncs the rest of the closed log, and
+ * only then renames the new log into place.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -39,8 +41,6 @@
 #define FLUSH_INTERVAL_USEC  (200 * G_TIME_SPAN_MILLISECOND)
 #define SYNC_INTERVAL_USEC   (G_TIME_SPAN_SECOND)
 #define GATHER_USEC          50
-#define MAX_SYNC_ROUNDS      6
-#define SMALL_REMAINDER      (512 * 1024)
 #define WRITEBACK_CHUNK      (1024 * 1024)
 
 struct _PlogWriter
@@ -55,6 +55,8 @@ struct _PlogWriter
   gboolean       open;
   gboolean       broken;         /* a failed write could not be undone, or
                                   * a sync failed */
+  gboolean       installed;      /* the current log has its name: the one
+                                  * before it is durable */
   gboolean       dir_synced;     /* the current log's name is durable */
   PlogSyncMode   sync_mode;
   int            fd;
@@ -165,7 +167,9 @@ wait_durable_locked (PlogWriter  *writer,
 
       if (writer->broken)
         return broken_error (writer, error);
-      if (writer->syncing)
+      /* A leader waits for a rotation to name the new log: before that,
+       * the closed log may not be durable yet. */
+      if (writer->syncing || !writer->installed)
         {
           writer_wait (writer);
           continue;
@@ -311,6 +315,21 @@ plog_writer_free (PlogWriter *writer)
   g_free (writer);
 }
 
+/* fdatasync()s a log outside the lock; a failure breaks the writer. */
+static gboolean
+sync_or_break (PlogWriter  *writer,
+               int          fd,
+               const char  *path,
+               GError     **error)
+{
+  if (plog_segment_sync (fd, path, error))
+    return TRUE;
+  g_mutex_lock (&writer->lock);
+  writer->broken = TRUE;
+  g_mutex_unlock (&writer->lock);
+  return FALSE;
+}
+
 /* Creates the log @seq under a temporary name, with its header;
  * install_log() gives it its name. A crash before that leaves only a
  * temporary file, removed at open: never an empty log above a closed
@@ -376,6 +395,7 @@ plog_writer_open (PlogWriter  *writer,
   g_assert (!writer->open);
   writer->open = TRUE;
   writer->broken = FALSE;
+  writer->installed = TRUE;
   writer->dir_synced = TRUE;
   writer->fd = fd;
   g_free (writer->path);
@@ -512,6 +532,9 @@ plog_writer_pin (PlogWriter  *writer,
   *open = writer->open;
   if (writer->open)
     {
+      /* The current log must be found by its name. */
+      while (!writer->installed && !writer->broken)
+        writer_wait (writer);
       ok = flush_locked (writer, error);
       *seq = writer->seq;
       *size = writer->file_size;
@@ -530,7 +553,6 @@ plog_writer_rotate (PlogWriter  *writer,
   g_autofree char *new_path = NULL;
   g_autofree char *old_path = NULL;
   int new_fd, old_fd = -1;
-  guint64 synced = 0;
   gboolean ok;
 
   *rotated = FALSE;
@@ -555,74 +577,80 @@ plog_writer_rotate (PlogWriter  *writer,
       return FALSE;
     }
 
-  /* The bulk of the closed log reaches the disk without the lock, in
-   * rounds: what was dumped during one sync is synced by the next, until
-   * little is left... */
-  ok = TRUE;
-  for (guint round = 0; ok && round < MAX_SYNC_ROUNDS; round++)
-    {
-      guint64 flushed;
+  /* The bulk of the closed log reaches the disk first, without the lock,
+   * so that the new log stays unnamed only briefly. */
+  g_mutex_lock (&writer->lock);
+  while (writer->syncing)
+    writer_wait (writer);
+  ok = flush_locked (writer, error);
+  old_fd = writer->fd;
+  old_path = g_strdup (writer->path);
+  g_mutex_unlock (&writer->lock);
+  ok = ok && sync_or_break (writer, old_fd, old_path, error);
 
-      g_mutex_lock (&writer->lock);
-      while (writer->syncing)
-        writer_wait (writer);
-      ok = flush_locked (writer, error);
-      flushed = writer->written;
-      old_fd = writer->fd;
-      if (old_path == NULL)
-        old_path = g_strdup (writer->path);
-      g_mutex_unlock (&writer->lock);
-      if (round > 0 && flushed - synced < SMALL_REMAINDER)
-        break;
-      if (ok && !plog_segment_sync (old_fd, old_path, error))
-        {
-          g_mutex_lock (&writer->lock);
-          writer->broken = TRUE;
-          g_mutex_unlock (&writer->lock);
-          ok = FALSE;
-        }
-      synced = flushed;
-    }
-
-  /* ...and under it, only what was dumped meanwhile. */
+  /* The swap: under the lock only the write of the buffer, never a sync.
+   * Dumps go on at once into the new log, under its temporary name. */
   g_mutex_lock (&writer->lock);
   while (writer->syncing)
     writer_wait (writer);
   ok = ok && flush_locked (writer, error);
-  if (ok && !plog_segment_sync (old_fd, old_path, error))
-    ok = FALSE, writer->broken = TRUE;
-  /* The closed log is durable: only now may the new one appear. Its name
-   * becomes durable with the directory sync below, or with the first
-   * sync of a dumper that needs it first. */
-  ok = ok && (new_path = install_log (new_tmp_path, error)) != NULL;
   if (ok)
     {
-      writer->durable = writer->written;
       writer->fd = new_fd;
       g_free (writer->path);
-      writer->path = g_strdup (new_path);
+      writer->path = g_strdup (new_tmp_path);
       writer->seq = seq;
       writer->file_size = PLOG_SEGMENT_HEADER_SIZE;
       writer->writeback = 0;
+      writer->installed = FALSE;
       writer->dir_synced = FALSE;
-      *rotated = TRUE;
     }
-  writer->rotating = FALSE;
-  writer_wake (writer);
+  else
+    {
+      writer->rotating = FALSE;
+      writer_wake (writer);
+    }
   g_mutex_unlock (&writer->lock);
-
   if (!ok)
     {
       close (new_fd);
       g_unlink (new_tmp_path);
       return FALSE;
     }
-  if (plog_directory_sync (writer->dir, NULL))
+  *rotated = TRUE;
+
+  /* What was dumped into the closed log meanwhile reaches the disk, still
+   * without the lock; only then does the new log get its name, so that a
+   * log that may end torn never has a newer one. Until then nothing in the
+   * new log counts as durable (see wait_durable_locked()). When this
+   * fails, the new log never gets a name: the writer is broken. */
+  ok = sync_or_break (writer, old_fd, old_path, error) &&
+       (new_path = install_log (new_tmp_path, error)) != NULL;
+
+  g_mutex_lock (&writer->lock);
+  if (ok)
+    {
+      g_free (writer->path);
+      writer->path = g_strdup (new_path);
+      writer->installed = TRUE;
+    }
+  else
+    writer->broken = TRUE;
+  writer->rotating = FALSE;
+  writer_wake (writer);
+  g_mutex_unlock (&writer->lock);
+
+  if (ok && plog_directory_sync (writer->dir, NULL))
     {
       g_mutex_lock (&writer->lock);
       if (writer->seq == seq)
         writer->dir_synced = TRUE;
       g_mutex_unlock (&writer->lock);
+    }
+  if (!ok)
+    {
+      close (old_fd);
+      return FALSE;
     }
   return plog_segment_close (old_fd, old_path, error);
 }
