@@ -62,6 +62,8 @@ struct _PlogLogger
   PlogCompactor *compactor;      /* (owned) (nullable) */
   gint64         max_size;       /* (atomic) */
   PlogSyncMode   sync_mode;
+  GError        *init_error;     /* (owned) (nullable) */
+  guint          init_done : 1;
   guint          recording : 1;
 };
 
@@ -149,17 +151,31 @@ plog_logger_initable_init (GInitable     *initable,
   PlogLogger *self = PLOG_LOGGER (initable);
   LandedData *landed;
 
-  g_return_val_if_fail (self->dir == NULL, FALSE);
+  /* As GInitable asks: later calls return the result of the first. */
+  if (self->init_done)
+    {
+      if (self->init_error != NULL)
+        {
+          g_propagate_error (error, g_error_copy (self->init_error));
+          return FALSE;
+        }
+      return TRUE;
+    }
+  self->init_done = TRUE;
 
   if (self->directory == NULL || self->directory[0] == '\0')
     {
-      g_set_error_literal (error, PLOG_ERROR, PLOG_ERROR_INVALID,
+      g_set_error_literal (&self->init_error, PLOG_ERROR, PLOG_ERROR_INVALID,
                            "A logger needs a directory");
+      g_propagate_error (error, g_error_copy (self->init_error));
       return FALSE;
     }
-  self->dir = plog_directory_open (self->directory, error);
+  self->dir = plog_directory_open (self->directory, &self->init_error);
   if (self->dir == NULL)
-    return FALSE;
+    {
+      g_propagate_error (error, g_error_copy (self->init_error));
+      return FALSE;
+    }
   self->writer = plog_writer_new (self->dir, self->sync_mode);
   landed = g_rc_box_new0 (LandedData);
   g_weak_ref_init (&landed->logger, self);
@@ -202,6 +218,7 @@ plog_logger_finalize (GObject *object)
   g_clear_pointer (&self->dir, plog_directory_unref);
   g_clear_pointer (&self->directory, g_free);
   g_clear_pointer (&self->main_context, g_main_context_unref);
+  g_clear_error (&self->init_error);
 
   G_OBJECT_CLASS (plog_logger_parent_class)->finalize (object);
 }
