@@ -75,20 +75,70 @@ snapshot_write_record (const guint8 *record,
   return TRUE;
 }
 
+/* What a new snapshot is made of: the base snapshot (if any) and the
+ * delta of the logs since. */
+typedef struct
+{
+  PlogState         *state;
+  PlogSegmentReader *base;     /* (nullable) */
+} SnapshotSource;
+
+/* Streams the records of the base that the delta leaves alive: its
+ * configurations, or its values. */
+static gboolean
+snapshot_write_base (SnapshotSource  *source,
+                     gboolean         configurations,
+                     SnapshotWriter  *w,
+                     GError         **error)
+{
+  g_autoptr(PlogSegmentReader) reader = NULL;
+  PlogRecordView view;
+  const guint8 *record;
+  gsize record_size;
+  GError *local_error = NULL;
+
+  if (source->base == NULL)
+    return TRUE;
+  reader = plog_segment_reader_reopen (source->base, error);
+  if (reader == NULL)
+    return FALSE;
+  while (plog_segment_reader_next (reader, &view, &record, &record_size, &local_error))
+    {
+      gboolean is_configuration = (view.flags & PLOG_RECORD_FLAG_CONFIGURATION) != 0;
+
+      if (is_configuration != configurations || plog_state_shadows (source->state, &view))
+        continue;
+      if (!snapshot_write_record (record, record_size, w))
+        return FALSE;
+    }
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Configurations first, then values: the base's, then the delta's. */
 static gboolean
 snapshot_write (int          fd,
                 const char  *path,
                 gpointer     user_data,
                 GError     **error)
 {
-  PlogState *state = user_data;
-  g_autofree guint8 *buf = g_malloc (WRITE_BUFFER_SIZE);
-  SnapshotWriter w = { fd, path, buf, 0, error };
+  SnapshotSource *source = user_data;
+  g_autofree guint8 *buf = NULL;
+  SnapshotWriter w = { fd, path, NULL, 0, error };
 
-  if (state == NULL)
+  if (source == NULL)
     return TRUE;
-  if (!plog_state_foreach (state, snapshot_write_record, &w))
-    return FALSE;
+  buf = w.buf = g_malloc (WRITE_BUFFER_SIZE);
+  for (guint configurations = 1; configurations <= 1; configurations--)
+    {
+      if (!snapshot_write_base (source, configurations, &w, error) ||
+          !plog_state_foreach (source->state, configurations, snapshot_write_record, &w))
+        return FALSE;
+    }
   return plog_segment_write_all (fd, path, w.buf, w.len, error);
 }
 
@@ -121,6 +171,8 @@ compact_locked (PlogCompactor  *compactor,
 {
   g_autoptr(PlogCursor) cursor = NULL;
   g_autoptr(PlogState) state = NULL;
+  g_autoptr(PlogSegmentReader) base = NULL;
+  SnapshotSource source = { NULL, NULL };
   PlogRecordView view;
   const guint8 *record;
   gsize record_size;
@@ -140,10 +192,12 @@ compact_locked (PlogCompactor  *compactor,
   cursor = _plog_cursor_open (compactor->dir, NULL, seq, !rotated, error);
   if (cursor == NULL)
     return FALSE;
+  source.base = base = _plog_cursor_take_base (cursor);
   if (_plog_cursor_get_n_files (cursor) == 0)
-    return TRUE;
+    return TRUE;   /* no log: nothing to merge */
 
-  state = plog_state_new ();
+  /* Only the logs are merged; the base is streamed through at the end. */
+  source.state = state = plog_state_new ();
   batch.arena = g_malloc (BATCH_BYTES);
   while (_plog_cursor_next_record (cursor, &view, &record, &record_size, cancellable, &local_error))
     {
@@ -178,12 +232,13 @@ compact_locked (PlogCompactor  *compactor,
     return FALSE;
   merged_at = g_get_monotonic_time ();
 
-  if (!plog_directory_install_snapshot (compactor->dir, seq, snapshot_write, state, error))
+  if (!plog_directory_install_snapshot (compactor->dir, seq, snapshot_write, &source, error))
     return FALSE;
   *landed = TRUE;
-  g_debug ("Snapshot %" G_GUINT64_FORMAT " of %u entries from %u files: rotation %.1f ms, "
-           "merge %.1f ms, writing %.1f ms",
-           seq, plog_state_get_size (state), _plog_cursor_get_n_files (cursor),
+  g_debug ("Snapshot %" G_GUINT64_FORMAT " from %s%u logs (a delta of %u entries): "
+           "rotation %.1f ms, merge %.1f ms, writing %.1f ms",
+           seq, source.base != NULL ? "a snapshot and " : "", _plog_cursor_get_n_files (cursor),
+           plog_state_get_size (state),
            (rotated_at - start) / 1000.0, (merged_at - rotated_at) / 1000.0,
            (g_get_monotonic_time () - merged_at) / 1000.0);
 

@@ -27,6 +27,10 @@ gboolean    _plog_cursor_next_record (PlogCursor       *self,
                                       gsize            *record_size,
                                       GCancellable     *cancellable,
                                       GError          **error);
+/* When the replay set starts with a snapshot, takes it out of the cursor
+ * (which then reads only the logs) and returns it: the base a
+ * compaction streams through. */
+PlogSegmentReader *_plog_cursor_take_base (PlogCursor *self);
 /* How many files the cursor pinned. */
 guint       _plog_cursor_get_n_files (PlogCursor       *self);
 /* After the end: whether the last file ended in a torn tail, and where

@@ -150,6 +150,18 @@ _plog_cursor_next_record (PlogCursor      *self,
   return FALSE;
 }
 
+PlogSegmentReader *
+_plog_cursor_take_base (PlogCursor *self)
+{
+  PlogSegmentReader *base;
+
+  if (self->index != 0 || self->readers->len == 0 ||
+      plog_segment_reader_get_kind (self->readers->pdata[0]) != PLOG_SEGMENT_SNAPSHOT)
+    return NULL;
+  base = g_ptr_array_steal_index (self->readers, 0);
+  return base;
+}
+
 guint
 _plog_cursor_get_n_files (PlogCursor *self)
 {

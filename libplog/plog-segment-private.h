@@ -74,6 +74,10 @@ gboolean           plog_segment_reader_next      (PlogSegmentReader   *reader,
 gint64             plog_segment_reader_get_end   (PlogSegmentReader   *reader);
 gboolean           plog_segment_reader_get_torn  (PlogSegmentReader   *reader);
 const char        *plog_segment_reader_get_path  (PlogSegmentReader   *reader);
+PlogSegmentKind    plog_segment_reader_get_kind  (PlogSegmentReader   *reader);
+/* A new reader of the same file from its start, on its own descriptor. */
+PlogSegmentReader *plog_segment_reader_reopen    (PlogSegmentReader   *reader,
+                                                  GError             **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlogSegmentReader, plog_segment_reader_free)
 

@@ -228,6 +228,30 @@ plog_segment_reader_get_path (PlogSegmentReader *reader)
   return reader->path;
 }
 
+PlogSegmentKind
+plog_segment_reader_get_kind (PlogSegmentReader *reader)
+{
+  return reader->kind;
+}
+
+PlogSegmentReader *
+plog_segment_reader_reopen (PlogSegmentReader  *reader,
+                            GError            **error)
+{
+  int fd;
+
+  do
+    fd = dup (reader->fd);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    {
+      set_io_error (error, errno, "duplicate the descriptor of", reader->path);
+      return NULL;
+    }
+  return plog_segment_reader_new (fd, reader->path, reader->kind, reader->seq,
+                                  reader->limit, reader->newest);
+}
+
 gint64
 plog_segment_reader_get_end (PlogSegmentReader *reader)
 {

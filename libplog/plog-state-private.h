@@ -30,17 +30,22 @@ void       plog_state_apply_batch (PlogState            *state,
                                    const guint8 * const *records,
                                    const gsize          *record_sizes,
                                    guint                 n);
-/* The number of live entries: one snapshot record each. */
+/* The number of live entries of the delta. */
 guint      plog_state_get_size    (PlogState            *state);
-/* Calls @func for the record of each live entry: the configurations
- * first (the global one before those of keys), then values and sub
- * values. Stops at the first FALSE. */
+/* Calls @func for the record of each live entry of the delta: the
+ * configurations (the global one first) with @configurations, else the
+ * values and sub values. Stops at the first FALSE. */
 typedef gboolean (*PlogStateForeachFunc) (const guint8 *record,
                                           gsize         record_size,
                                           gpointer      user_data);
 gboolean   plog_state_foreach     (PlogState            *state,
+                                   gboolean              configurations,
                                    PlogStateForeachFunc  func,
                                    gpointer              user_data);
+/* Whether a record of the base snapshot is superseded by the delta: its
+ * entry was set, deleted or cleared since. */
+gboolean   plog_state_shadows     (PlogState            *state,
+                                   const PlogRecordView *view);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlogState, plog_state_free)
 

@@ -1,10 +1,15 @@
 /* plog-state.c: the merge semantics over raw records
  *
- * Compaction must outpace a dumping thread, so it never builds a PlogOp:
- * it keeps, for each live entry, a copy of the raw record that set it. An
- * entry is a value (key), a sub value (key, sub key), a configuration
- * (key) or the global configuration; the sub values of a key are also
- * linked in a list under a head entry, for a clear of that key.
+ * Compaction must outpace a dumping thread, so it never builds a PlogOp,
+ * and it merges only the logs: the state is a *delta* over the base
+ * snapshot. For each entry the logs touched it keeps a copy of the raw
+ * record that set it last, or a tombstone for a delete; a clear marks its
+ * key's head (or the whole state) cleared. The new snapshot is then the
+ * base's records that the delta does not shadow, streamed through as
+ * they are, and the delta's live records. An entry is a value (key), a
+ * sub value (key, sub key), a configuration (key) or the global
+ * configuration; the sub values of a key are also linked in a list under
+ * a head entry, for a clear of that key.
  *
  * The entries live in an open-addressing hash table with linear probing
  * whose slots hold the hash beside the pointer, so that a probe touches
@@ -44,6 +49,7 @@ struct _Entry
   guint32  record_size;
   guint32  capacity;       /* bytes for the record after the keys */
   guint8   type;           /* EntryType */
+  guint8   cleared;        /* heads: a clear of the key happened */
   Entry   *prev;           /* sub values: the list of the key's head */
   Entry   *next;           /* heads: the first sub value */
   guint8   keys[];         /* the key, the sub key, then the record, in
@@ -68,6 +74,7 @@ struct _PlogState
   gsize  mask;             /* number of slots - 1 */
   gsize  n_entries;        /* heads included */
   guint  n_heads;
+  gboolean cleared_all;    /* a clear without a key happened */
 };
 
 /* What a record is looked up by. */
@@ -260,6 +267,7 @@ entry_new (const Probe *probe,
   e->record_size = 0;
   e->capacity = capacity;
   e->type = probe->type;
+  e->cleared = FALSE;
   e->prev = e->next = NULL;
   if (probe->key_len > 0)
     memcpy (e->keys, probe->key, probe->key_len);
@@ -312,7 +320,16 @@ plog_state_free (PlogState *state)
 guint
 plog_state_get_size (PlogState *state)
 {
-  return state->n_entries - state->n_heads;
+  guint n = 0;
+
+  for (gsize i = 0; i <= state->mask; i++)
+    {
+      Entry *e = state->slots[i].entry;
+
+      if (e != NULL && e->type != ENTRY_SUB_TREE && e->record_size > 0)
+        n++;
+    }
+  return n;
 }
 
 static Entry *
@@ -331,50 +348,36 @@ head_lookup (PlogState    *state,
   return create ? insert_at (state, i, &probe, 0) : NULL;
 }
 
+/* Links a new sub value into its key's list. */
 static void
-remove_entry (PlogState *state,
-              Entry     *e)
+sub_link (PlogState *state,
+          Entry     *e)
 {
-  Probe probe;
+  Entry *head = head_lookup (state, e->keys, e->key_len, TRUE);
 
-  probe_init (&probe, e->type, e->keys, e->key_len, e->keys + e->key_len, e->sub_key_len);
-  remove_slot (state, find_slot (state, &probe));
-  if (e->type == ENTRY_SUB_TREE)
-    state->n_heads--;
-  entry_free (e);
+  e->prev = NULL;
+  e->next = head->next;
+  if (head->next != NULL)
+    head->next->prev = e;
+  head->next = e;
 }
 
-/* Unlinks a sub value from its key's list; the head goes with the last. */
+/* A delete leaves a tombstone, an entry without a record: it shadows the
+ * entry of the base snapshot, and writes nothing. */
 static void
-sub_unlink (PlogState *state,
-            Entry     *e)
-{
-  Entry *head = head_lookup (state, e->keys, e->key_len, FALSE);
-
-  g_assert (head != NULL);
-  if (e->prev != NULL)
-    e->prev->next = e->next;
-  else
-    head->next = e->next;
-  if (e->next != NULL)
-    e->next->prev = e->prev;
-  if (head->next == NULL)
-    remove_entry (state, head);
-}
-
-static void
-entry_remove (PlogState   *state,
-              const Probe *probe)
+entry_kill (PlogState   *state,
+            const Probe *probe)
 {
   gsize i = find_slot (state, probe);
   Entry *e = state->slots[i].entry;
 
   if (e == NULL)
-    return;
-  remove_slot (state, i);
-  if (e->type == ENTRY_SUB_VALUE)
-    sub_unlink (state, e);
-  entry_free (e);
+    {
+      e = insert_at (state, i, probe, 0);
+      if (e->type == ENTRY_SUB_VALUE)
+        sub_link (state, e);
+    }
+  e->record_size = 0;
 }
 
 /* Copies @record into the entry at slot @i, moving the entry when the
@@ -419,7 +422,6 @@ entry_replace (PlogState    *state,
 {
   gsize i = find_slot (state, probe);
   Entry *e = state->slots[i].entry;
-  Entry *head;
 
   /* The same entry, and so the same place in a sub tree: in place. */
   if (e != NULL)
@@ -430,27 +432,20 @@ entry_replace (PlogState    *state,
   e = insert_at (state, i, probe, record_size);
   memcpy (entry_record (e), record, record_size);
   e->record_size = record_size;
-  if (e->type != ENTRY_SUB_VALUE)
-    return;
-  head = head_lookup (state, e->keys, e->key_len, TRUE);
-  e->prev = NULL;
-  e->next = head->next;
-  if (head->next != NULL)
-    head->next->prev = e;
-  head->next = e;
+  if (e->type == ENTRY_SUB_VALUE)
+    sub_link (state, e);
 }
 
+/* Drops the key's sub values, and marks the key cleared: the sub values
+ * of the base snapshot are shadowed too. */
 static void
 clear_key (PlogState    *state,
            const guint8 *key,
            gsize         key_len)
 {
-  Entry *head = head_lookup (state, key, key_len, FALSE);
-  Entry *e;
+  Entry *head = head_lookup (state, key, key_len, TRUE);
+  Entry *e = head->next;
 
-  if (head == NULL)
-    return;
-  e = head->next;
   while (e != NULL)
     {
       Entry *next = e->next;
@@ -461,7 +456,8 @@ clear_key (PlogState    *state,
       entry_free (e);
       e = next;
     }
-  remove_entry (state, head);
+  head->next = NULL;
+  head->cleared = TRUE;
 }
 
 /* A clear without a key: only configurations stay. */
@@ -474,6 +470,7 @@ clear_all (PlogState *state)
   state->slots = slots_new (old_size);
   state->n_entries = 0;
   state->n_heads = 0;
+  state->cleared_all = TRUE;
   for (gsize i = 0; i < old_size; i++)
     {
       Entry *e = old[i].entry;
@@ -534,12 +531,12 @@ plog_state_apply (PlogState            *state,
       if (view->n_configuration > 0)
         entry_replace (state, &probe, record, record_size);
       else
-        entry_remove (state, &probe);
+        entry_kill (state, &probe);
     }
   else if (view->flags & PLOG_RECORD_FLAG_PUT)
     entry_replace (state, &probe, record, record_size);
   else
-    entry_remove (state, &probe);
+    entry_kill (state, &probe);
 }
 
 void
@@ -580,24 +577,51 @@ plog_state_apply_batch (PlogState            *state,
 
 gboolean
 plog_state_foreach (PlogState            *state,
+                    gboolean              configurations,
                     PlogStateForeachFunc  func,
                     gpointer              user_data)
 {
-  static const EntryType passes[][2] = {
-    { ENTRY_GLOBAL_CONFIGURATION, ENTRY_GLOBAL_CONFIGURATION },
-    { ENTRY_CONFIGURATION, ENTRY_CONFIGURATION },
-    { ENTRY_VALUE, ENTRY_SUB_VALUE },
+  static const EntryType passes[2][2][2] = {
+    { { ENTRY_VALUE, ENTRY_SUB_VALUE }, { ENTRY_VALUE, ENTRY_SUB_VALUE } },
+    { { ENTRY_GLOBAL_CONFIGURATION, ENTRY_GLOBAL_CONFIGURATION },
+      { ENTRY_CONFIGURATION, ENTRY_CONFIGURATION } },
   };
 
-  for (guint pass = 0; pass < G_N_ELEMENTS (passes); pass++)
+  for (guint pass = 0; pass < (configurations ? 2 : 1); pass++)
     for (gsize i = 0; i <= state->mask; i++)
       {
+        const EntryType *types = passes[!!configurations][pass];
         Entry *e = state->slots[i].entry;
 
-        if (e == NULL || (e->type != passes[pass][0] && e->type != passes[pass][1]))
+        if (e == NULL || e->record_size == 0 || (e->type != types[0] && e->type != types[1]))
           continue;
         if (!func (entry_record (e), e->record_size, user_data))
           return FALSE;
       }
   return TRUE;
+}
+
+gboolean
+plog_state_shadows (PlogState            *state,
+                    const PlogRecordView *view)
+{
+  Probe probe;
+  gsize i;
+
+  if (!record_probe (view, &probe))
+    return FALSE;
+  if (probe.type == ENTRY_VALUE || probe.type == ENTRY_SUB_VALUE)
+    {
+      if (state->cleared_all)
+        return TRUE;
+      if (probe.type == ENTRY_SUB_VALUE)
+        {
+          Entry *head = head_lookup (state, view->key, view->key_len, FALSE);
+
+          if (head != NULL && head->cleared)
+            return TRUE;
+        }
+    }
+  i = find_slot (state, &probe);
+  return state->slots[i].entry != NULL;
 }

@@ -157,14 +157,81 @@ test_state_semantics (void)
   APPLY (plog_op_new_delete (a));
 #undef APPLY
 
-  /* Configurations come first. */
-  plog_state_foreach (state, count_record, ops);
+  /* Configurations, then values. */
+  plog_state_foreach (state, TRUE, count_record, ops);
+  plog_state_foreach (state, FALSE, count_record, ops);
   g_assert_cmpuint (ops->len, ==, 2);
   g_assert_cmpint (plog_op_get_kind (ops->pdata[0]), ==, PLOG_OP_KIND_CONFIGURE);
   g_assert_null (plog_op_get_key (ops->pdata[0]));
   g_assert_cmpint (plog_op_get_timestamp (ops->pdata[0]), ==, 5);
   g_assert_cmpint (plog_op_get_kind (ops->pdata[1]), ==, PLOG_OP_KIND_PUT);
   g_assert_cmpint (plog_op_get_timestamp (ops->pdata[1]), ==, 11);
+}
+
+static PlogRecordView
+view_of (PlogOp  *op,
+         guint8 **buf)
+{
+  gsize size = plog_record_size (op), record_size;
+  PlogRecordView view;
+
+  *buf = g_malloc (size);
+  plog_record_encode (op, *buf);
+  g_assert_cmpint (plog_record_check (*buf, size, &record_size, &view), ==, PLOG_RECORD_OK);
+  return view;
+}
+
+/* The delta shadows the base snapshot's records that it set, deleted or
+ * cleared, and only those. */
+static void
+test_state_shadows (void)
+{
+  g_autoptr(PlogState) delta = plog_state_new ();
+  g_autoptr(GBytes) a = plog_test_bytes ("a");
+  g_autoptr(GBytes) b = plog_test_bytes ("b");
+  g_autoptr(GBytes) c = plog_test_bytes ("c");
+  g_autoptr(GBytes) x = plog_test_bytes ("x");
+  g_autoptr(GBytes) v = plog_test_bytes ("v");
+  g_autoptr(GHashTable) conf = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(PlogOp) base_a = plog_op_new_put (a, v, 1);
+  g_autoptr(PlogOp) base_b = plog_op_new_put (b, v, 1);
+  g_autoptr(PlogOp) base_ax = plog_op_new_sub_put (a, x, v, 1);
+  g_autoptr(PlogOp) base_cx = plog_op_new_sub_put (c, x, v, 1);
+  g_autoptr(PlogOp) base_conf = NULL;
+  PlogOp *op;
+  g_autofree guint8 *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL, *b5 = NULL;
+  PlogRecordView va, vb, vax, vcx, vconf;
+
+  g_hash_table_insert (conf, (gpointer) "k", (gpointer) "v");
+  base_conf = plog_op_new_configure (b, conf, 1);
+  va = view_of (base_a, &b1);
+  vb = view_of (base_b, &b2);
+  vax = view_of (base_ax, &b3);
+  vcx = view_of (base_cx, &b4);
+  vconf = view_of (base_conf, &b5);
+
+  g_assert_false (plog_state_shadows (delta, &va));
+  op = plog_op_new_delete (a);
+  apply_op (delta, op);
+  plog_op_unref (op);
+  g_assert_true (plog_state_shadows (delta, &va));
+  g_assert_false (plog_state_shadows (delta, &vb));
+  g_assert_false (plog_state_shadows (delta, &vax));
+  /* A clear of a key shadows its sub values, not its value. */
+  op = plog_op_new_clear (c, 2);
+  apply_op (delta, op);
+  plog_op_unref (op);
+  g_assert_true (plog_state_shadows (delta, &vcx));
+  g_assert_false (plog_state_shadows (delta, &vconf));
+  /* A global clear shadows every value, no configuration; a tombstone
+   * writes nothing. */
+  op = plog_op_new_clear (NULL, 3);
+  apply_op (delta, op);
+  plog_op_unref (op);
+  g_assert_true (plog_state_shadows (delta, &vb));
+  g_assert_true (plog_state_shadows (delta, &vax));
+  g_assert_false (plog_state_shadows (delta, &vconf));
+  g_assert_cmpuint (plog_state_get_size (delta), ==, 0);
 }
 
 int
@@ -177,6 +244,7 @@ main (int   argc,
   g_test_add_func ("/record/round-trip", test_record_round_trip);
   g_test_add_func ("/record/zeros", test_record_zeros_are_bad);
   g_test_add_func ("/state/semantics", test_state_semantics);
+  g_test_add_func ("/state/shadows", test_state_shadows);
 
   return g_test_run ();
 }
