@@ -7,6 +7,8 @@ packages="
   meson ninja-build pkg-config gcc
   libglib2.0-dev libglib2.0-bin
   libsqlite3-dev
+  gobject-introspection libgirepository1.0-dev
+  python3 python3-gi gjs valac gi-docgen
 "
 
 missing=""

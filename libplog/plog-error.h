@@ -20,6 +20,8 @@ G_BEGIN_DECLS
  *
  * The error domain of libplog. Errors in this domain are from the
  * [error@Plog.Error] enumeration.
+ *
+ * Since: 1.0
  */
 #define PLOG_ERROR (plog_error_quark ())
 

@@ -26,6 +26,11 @@
  * Appends [struct@Plog.Op]s to the logs of a directory, merges them into
  * snapshots in the background, and replays them.
  *
+ * Create a logger with [ctor@Plog.Logger.new], or with `g_object_new()`
+ * followed by `g_initable_init()` (in JavaScript, `new Plog.Logger({directory})`
+ * then `init(null)`); a logger whose initialization failed or did not run
+ * must not be used.
+ *
  * A program creates one logger for its directory at start, replays it
  * with [method@Plog.Logger.play] (or [method@Plog.Logger.play_async], or a
  * [class@Plog.Cursor]) to rebuild its state, then calls
@@ -609,6 +614,7 @@ plog_logger_record (PlogLogger  *self,
   gboolean ok;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (self->dir != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (self->recording)
@@ -678,6 +684,7 @@ plog_logger_dump (PlogLogger  *self,
   gint64 log_size, max_size;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (self->dir != NULL, FALSE);
   g_return_val_if_fail (op != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
@@ -706,6 +713,7 @@ plog_logger_flush (PlogLogger  *self,
                    GError     **error)
 {
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (self->dir != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return plog_writer_flush (self->writer, error);
@@ -737,6 +745,7 @@ plog_logger_stop (PlogLogger  *self,
   gboolean ok;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (self->dir != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!self->recording)
@@ -773,6 +782,7 @@ plog_logger_clear (PlogLogger  *self,
                    GError     **error)
 {
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (self->dir != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return plog_compactor_clear (self->compactor, error);
@@ -798,9 +808,44 @@ plog_logger_open_cursor (PlogLogger  *self,
                          GError     **error)
 {
   g_return_val_if_fail (PLOG_IS_LOGGER (self), NULL);
+  g_return_val_if_fail (self->dir != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return _plog_cursor_open (self->dir, self->writer, G_MAXUINT64, TRUE, error);
+}
+
+static gboolean
+play_internal (PlogLogger           *self,
+               PlogOperateFunc       operate,
+               PlogOperateFullFunc   operate_full,
+               gpointer              user_data,
+               GCancellable         *cancellable,
+               GError              **error)
+{
+  g_autoptr(PlogCursor) cursor = NULL;
+  GError *local_error = NULL;
+  PlogOp *op;
+
+  cursor = plog_logger_open_cursor (self, error);
+  if (cursor == NULL)
+    return FALSE;
+  while ((op = plog_cursor_next (cursor, cancellable, &local_error)) != NULL)
+    {
+      if (operate != NULL)
+        operate (op, user_data);
+      else if (operate_full != NULL)
+        operate_full (plog_op_ref (op), user_data);
+      g_signal_emit (self, signals[REPLAYED], 0, op);
+      plog_op_unref (op);
+      if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
+        break;
+    }
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  return !g_cancellable_set_error_if_cancelled (cancellable, error);
 }
 
 /**
@@ -832,32 +877,44 @@ plog_logger_play (PlogLogger       *self,
                   GCancellable     *cancellable,
                   GError          **error)
 {
-  g_autoptr(PlogCursor) cursor = NULL;
-  GError *local_error = NULL;
-  PlogOp *op;
-
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (self->dir != NULL, FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  cursor = plog_logger_open_cursor (self, error);
-  if (cursor == NULL)
-    return FALSE;
-  while ((op = plog_cursor_next (cursor, cancellable, &local_error)) != NULL)
-    {
-      if (operate != NULL)
-        operate (op, user_data);
-      g_signal_emit (self, signals[REPLAYED], 0, op);
-      plog_op_unref (op);
-      if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
-        break;
-    }
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
-  return !g_cancellable_set_error_if_cancelled (cancellable, error);
+  return play_internal (self, operate, NULL, user_data, cancellable, error);
+}
+
+/**
+ * plog_logger_play_full: (rename-to plog_logger_play)
+ * @self: a `PlogLogger`
+ * @operate: (nullable) (scope call) (closure user_data): called for each op,
+ *   which it owns
+ * @user_data: data for @operate
+ * @cancellable: (nullable): a `GCancellable`
+ * @error: return location for an error
+ *
+ * Replays like [method@Plog.Logger.play], but hands @operate a reference
+ * to each op that it must release. Language bindings use this as `play`,
+ * so that an op kept from the callback stays valid after it returns.
+ *
+ * Returns: `TRUE` on success; `FALSE` with @error set
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_play_full (PlogLogger           *self,
+                       PlogOperateFullFunc   operate,
+                       gpointer              user_data,
+                       GCancellable         *cancellable,
+                       GError              **error)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (self->dir != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return play_internal (self, NULL, operate, user_data, cancellable, error);
 }
 
 /* play_async: a worker thread reads and decodes batches of ops, and the
@@ -1040,6 +1097,7 @@ plog_logger_play_async (PlogLogger          *self,
   PlayJob *job;
 
   g_return_if_fail (PLOG_IS_LOGGER (self));
+  g_return_if_fail (self->compactor != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
@@ -1119,6 +1177,7 @@ plog_logger_compact_async (PlogLogger          *self,
   g_autoptr(GTask) task = NULL;
 
   g_return_if_fail (PLOG_IS_LOGGER (self));
+  g_return_if_fail (self->compactor != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);

@@ -51,6 +51,20 @@ typedef enum
 typedef void (*PlogOperateFunc) (PlogOp   *op,
                                  gpointer  user_data);
 
+/**
+ * PlogOperateFullFunc:
+ * @op: (transfer full): the replayed op, owned by the callee
+ * @user_data: the data given to [method@Plog.Logger.play_full]
+ *
+ * Called by [method@Plog.Logger.play_full] for each replayed op, in
+ * order. Unlike [callback@Plog.OperateFunc], it owns @op and must release
+ * it with [method@Plog.Op.unref].
+ *
+ * Since: 1.0
+ */
+typedef void (*PlogOperateFullFunc) (PlogOp   *op,
+                                     gpointer  user_data);
+
 #define PLOG_TYPE_LOGGER (plog_logger_get_type ())
 
 PLOG_AVAILABLE_IN_ALL
@@ -92,6 +106,12 @@ gboolean      plog_logger_clear             (PlogLogger           *self,
 PLOG_AVAILABLE_IN_ALL
 gboolean      plog_logger_play              (PlogLogger           *self,
                                              PlogOperateFunc       operate,
+                                             gpointer              user_data,
+                                             GCancellable         *cancellable,
+                                             GError              **error);
+PLOG_AVAILABLE_IN_ALL
+gboolean      plog_logger_play_full         (PlogLogger           *self,
+                                             PlogOperateFullFunc   operate,
                                              gpointer              user_data,
                                              GCancellable         *cancellable,
                                              GError              **error);
