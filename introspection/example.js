@@ -42,7 +42,7 @@ try {
 
 // Rebuild the state. play_async() reads the files on a worker thread and
 // emits ::replayed here, in this thread, for each op in order. An op given
-// to a signal handler may be kept; in a play() callback, keep op.ref().
+// to a signal handler or a play() callback may be kept.
 const state = new Map();
 const handler = logger.connect('replayed', (_logger, op) => {
     const key = decoder.decode(op.get_key_data());   // a Uint8Array

@@ -27,7 +27,7 @@ logger.dump(Plog.Op.new_configure(null, {mode: 'legacy'}, 2));
 logger.stop();
 
 const seen = [];
-logger.play(op => seen.push(op.ref()), null);
+logger.play(op => seen.push(op), null);
 System.gc();
 assert(seen.length === 2, `two ops, got ${seen.length}`);
 assert(seen[0].get_kind() === Plog.OpKind.PUT, 'a put');
