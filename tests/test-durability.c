@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#define _GNU_SOURCE             /* unshare () */
+/* unshare () needs _GNU_SOURCE, which the build defines. */
 
 #include <plog.h>
 

@@ -18,7 +18,9 @@
  * to that phase alone.
  */
 
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+# define _GNU_SOURCE
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
