@@ -1,24 +1,30 @@
 /* plog-writer.c: appending ops to the current log
  *
  * One mutex guards the writer. A dump encodes its record into a 64 KiB
- * buffer under it; a full buffer goes to the kernel with one write(2).
- * Positions are counted in one byte stream across logs: @written bytes
- * were handed to the kernel, @durable bytes are on disk.
+ * buffer under it and returns: it never makes a system call. A full
+ * buffer is queued, and the writer thread hands the queue to the kernel
+ * in order, one write(2) per buffer, without the lock: a write(2) to a
+ * file that is being synced can block for milliseconds, and a dump on a
+ * GTK main loop must not. Only when 8 MiB wait for the kernel does a dump
+ * wait too. Positions are counted in one byte stream across logs:
+ * @appended bytes were dumped, @written handed to the kernel, @durable
+ * are on disk.
  *
  * Under PLOG_SYNC_MODE_ALWAYS a dump waits until @durable passes its
  * record. The first waiter becomes the leader: it lets the group gather
- * for a few microseconds, writes the buffer, drops the lock and
+ * for a few microseconds, writes what is queued, drops the lock and
  * fdatasync()s once for everyone who appended before it (group commit).
  *
- * A background thread hands the buffer to the kernel every 200 ms, so that
- * a crash of the process loses at most that much in every mode, and under
- * PLOG_SYNC_MODE_PERIODIC fdatasync()s about once a second. Neither needs
- * the application's main loop.
+ * The syncer thread queues the current buffer every 200 ms, so that a
+ * crash of the process loses at most that much in every mode, starts the
+ * kernel's writeback of what it holds, and under PLOG_SYNC_MODE_PERIODIC
+ * fdatasync()s about once a second. Neither thread needs the
+ * application's main loop.
  *
- * Rotation never syncs under the lock: it syncs the bulk of the closed log,
- * swaps in the new log (created under a temporary name) with only a write
- * of the buffer under the lock, syncs the rest of the closed log, and
- * only then renames the new log into place.
+ * Rotation never syncs under the lock: it syncs the bulk of the closed
+ * log, swaps in the new log (created under a temporary name) once all
+ * that was dumped is written, syncs the rest of the closed log, and only
+ * then renames the new log into place.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -38,18 +44,27 @@
 #include "plog-writer-private.h"
 
 #define BUFFER_SIZE          (64 * 1024)
-#define FLUSH_INTERVAL_USEC  (200 * G_TIME_SPAN_MILLISECOND)
+#define MAX_BUFFERS          128        /* 8 MiB of buffers at most */
+#define TICK_USEC            (200 * G_TIME_SPAN_MILLISECOND)
 #define SYNC_INTERVAL_USEC   (G_TIME_SPAN_SECOND)
 #define GATHER_USEC          50
 #define WRITEBACK_CHUNK      (1024 * 1024)
+
+typedef struct
+{
+  gsize   len;
+  gsize   capacity;
+  guint8  data[];
+} Buffer;
 
 struct _PlogWriter
 {
   PlogDirectory *dir;            /* (owned) */
   GMutex         lock;
-  GCond          cond;           /* @durable, @syncing or @rotating changed */
+  GCond          cond;           /* a state below changed */
   GCond          append_cond;    /* a dumper waits for durability */
-  GCond          tick_cond;      /* wakes the background thread */
+  GCond          tick_cond;      /* wakes the syncer thread */
+  GCond          drain_cond;     /* wakes the writer thread */
 
   /* Everything below is guarded by @lock. */
   gboolean       open;
@@ -64,21 +79,31 @@ struct _PlogWriter
   guint64        seq;
   gint64         file_size;      /* bytes of the log in the kernel */
   gint64         writeback;      /* bytes of the log whose writeback started */
-  guint8        *buf;            /* (owned) */
-  gsize          buf_len;
+
+  Buffer        *cur;            /* (owned) (nullable) being filled */
+  GQueue         full;           /* (owned) of Buffer, waiting for write(2) */
+  GPtrArray     *spare;          /* (owned) of Buffer, for reuse */
+  guint          n_buffers;      /* BUFFER_SIZE buffers in use or spare */
+  gboolean       io_active;      /* a thread writes the head of @full
+                                  * without the lock */
+  GError        *io_error;       /* (owned) (nullable) the last write that
+                                  * failed; dumps fail until one succeeds */
+
+  guint64        appended;
   guint64        written;
   guint64        durable;
   gboolean       syncing;        /* a leader syncs the current log without
                                   * the lock: it is not swapped or closed */
   gboolean       rotating;       /* a rotation is under way: one at a time,
                                   * and the writer is not closed meanwhile */
-  gboolean       closing;        /* a close is under way: no rotation starts */
+  gboolean       closing;        /* a close is under way: rotations wait */
   guint          waiters;        /* dumpers waiting for durability */
   guint          cond_waiters;   /* threads in writer_wait() */
   gboolean       gathering;      /* a leader waits on @append_cond */
   guint          last_group;     /* how many the last sync served */
 
-  GThread       *thread;         /* (owned) (nullable) */
+  GThread       *drainer;        /* (owned) (nullable) */
+  GThread       *syncer;         /* (owned) (nullable) */
   gboolean       quit;
 };
 
@@ -126,26 +151,102 @@ broken_error (PlogWriter  *writer,
   return FALSE;
 }
 
-/* Hands the buffer to the kernel. A failed write is cut away again, so
- * that the log never holds a partial record followed by a good one; the
- * buffer is kept for the next try. */
-static gboolean
-flush_locked (PlogWriter  *writer,
-              GError     **error)
+static Buffer *
+buffer_new (gsize capacity)
 {
-  if (writer->buf_len == 0)
-    return TRUE;
-  if (writer->broken)
-    return broken_error (writer, error);
-  if (!plog_segment_write_all (writer->fd, writer->path, writer->buf, writer->buf_len, error))
+  Buffer *b = g_malloc (sizeof (Buffer) + capacity);
+
+  b->len = 0;
+  b->capacity = capacity;
+  return b;
+}
+
+static void
+buffer_release_locked (PlogWriter *writer,
+                       Buffer     *b)
+{
+  if (b->capacity == BUFFER_SIZE)
     {
-      if (!plog_segment_truncate (writer->fd, writer->path, writer->file_size, NULL))
-        writer->broken = TRUE;
-      return FALSE;
+      b->len = 0;
+      g_ptr_array_add (writer->spare, b);
     }
-  writer->file_size += writer->buf_len;
-  writer->written += writer->buf_len;
-  writer->buf_len = 0;
+  else
+    g_free (b);
+}
+
+/* Queues the current buffer for the writer thread. */
+static void
+seal_locked (PlogWriter *writer)
+{
+  if (writer->cur == NULL || writer->cur->len == 0)
+    return;
+  g_queue_push_tail (&writer->full, g_steal_pointer (&writer->cur));
+  g_cond_signal (&writer->drain_cond);
+}
+
+/* Writes the oldest queued buffer without the lock. A failed write is
+ * cut away again, so that the log never holds a partial record followed
+ * by a good one, and the buffer stays queued for the next try. Called
+ * and returns with the lock held, and @full not empty. */
+static gboolean
+write_head_locked (PlogWriter  *writer,
+                   GError     **error)
+{
+  Buffer *b = g_queue_peek_head (&writer->full);
+  g_autofree char *path = g_strdup (writer->path);
+  GError *local_error = NULL;
+  gint64 size = writer->file_size;
+  int fd = writer->fd;
+  gboolean ok, cut;
+
+  writer->io_active = TRUE;
+  g_mutex_unlock (&writer->lock);
+  ok = plog_segment_write_all (fd, path, b->data, b->len, &local_error);
+  cut = ok || plog_segment_truncate (fd, path, size, NULL);
+  g_mutex_lock (&writer->lock);
+  writer->io_active = FALSE;
+
+  if (ok)
+    {
+      g_queue_pop_head (&writer->full);
+      writer->file_size += b->len;
+      writer->written += b->len;
+      buffer_release_locked (writer, b);
+      g_clear_error (&writer->io_error);
+    }
+  else
+    {
+      if (!cut)
+        writer->broken = TRUE;
+      g_clear_error (&writer->io_error);
+      writer->io_error = g_error_copy (local_error);
+      g_propagate_error (error, local_error);
+    }
+  writer_wake (writer);
+  return ok;
+}
+
+/* Hands everything appended up to @target to the kernel, writing from
+ * this thread when the writer thread is not at it already. */
+static gboolean
+drain_to_locked (PlogWriter  *writer,
+                 guint64      target,
+                 GError     **error)
+{
+  while (writer->written < target)
+    {
+      if (writer->broken)
+        return broken_error (writer, error);
+      if (writer->io_active)
+        {
+          writer_wait (writer);
+          continue;
+        }
+      if (g_queue_is_empty (&writer->full))
+        seal_locked (writer);
+      if (!write_head_locked (writer, error))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -188,7 +289,7 @@ wait_durable_locked (PlogWriter  *writer,
             ;
           writer->gathering = FALSE;
         }
-      if (!flush_locked (writer, error))
+      if (!drain_to_locked (writer, writer->appended, error))
         {
           writer->syncing = FALSE;
           writer_wake (writer);
@@ -221,6 +322,29 @@ wait_durable_locked (PlogWriter  *writer,
   return TRUE;
 }
 
+/* The writer thread: hands queued buffers to the kernel, in order. After
+ * a failure it tries again at the next tick; dumps report the failure
+ * meanwhile. */
+static gpointer
+drainer_thread (gpointer data)
+{
+  PlogWriter *writer = data;
+
+  g_mutex_lock (&writer->lock);
+  while (!writer->quit)
+    {
+      gboolean idle = !writer->open || writer->broken || writer->io_active ||
+                      g_queue_is_empty (&writer->full);
+
+      /* Idle, or a write just failed: wait for work, or for the next try. */
+      if (idle || !write_head_locked (writer, NULL))
+        g_cond_wait_until (&writer->drain_cond, &writer->lock,
+                           g_get_monotonic_time () + TICK_USEC);
+    }
+  g_mutex_unlock (&writer->lock);
+  return NULL;
+}
+
 /* Starts the writeback of what the kernel holds of the log, without
  * waiting for it, so that dirty pages never pile up: the sync of a
  * rotation then finds little to do, and writes to the page cache are
@@ -248,8 +372,10 @@ start_writeback_locked (PlogWriter *writer)
 #endif
 }
 
+/* The syncer thread: every tick, queues the current buffer and starts
+ * writeback; under PERIODIC, syncs about once a second. */
 static gpointer
-background_thread (gpointer data)
+syncer_thread (gpointer data)
 {
   PlogWriter *writer = data;
   gint64 last_sync = g_get_monotonic_time ();
@@ -260,13 +386,11 @@ background_thread (gpointer data)
       gint64 now;
 
       g_cond_wait_until (&writer->tick_cond, &writer->lock,
-                         g_get_monotonic_time () + FLUSH_INTERVAL_USEC);
+                         g_get_monotonic_time () + TICK_USEC);
       if (writer->quit || !writer->open)
         continue;
 
-      /* Errors are kept in the buffer and reported by the next dump,
-       * flush or stop. */
-      flush_locked (writer, NULL);
+      seal_locked (writer);
       start_writeback_locked (writer);
 
       now = g_get_monotonic_time ();
@@ -274,8 +398,9 @@ background_thread (gpointer data)
           now - last_sync >= SYNC_INTERVAL_USEC)
         {
           last_sync = now;
-          if (writer->durable < writer->written + writer->buf_len)
-            wait_durable_locked (writer, writer->written + writer->buf_len, NULL);
+          /* Errors are reported by the next dump, flush or stop. */
+          if (writer->durable < writer->appended)
+            wait_durable_locked (writer, writer->appended, NULL);
         }
     }
   g_mutex_unlock (&writer->lock);
@@ -293,10 +418,25 @@ plog_writer_new (PlogDirectory *dir,
   g_cond_init (&writer->cond);
   g_cond_init (&writer->append_cond);
   g_cond_init (&writer->tick_cond);
+  g_cond_init (&writer->drain_cond);
+  g_queue_init (&writer->full);
+  writer->spare = g_ptr_array_new_with_free_func (g_free);
   writer->sync_mode = sync_mode;
   writer->fd = -1;
   writer->last_group = 1;
   return writer;
+}
+
+static void
+drop_buffers_locked (PlogWriter *writer)
+{
+  Buffer *b;
+
+  g_clear_pointer (&writer->cur, g_free);
+  while ((b = g_queue_pop_head (&writer->full)) != NULL)
+    g_free (b);
+  g_ptr_array_set_size (writer->spare, 0);
+  writer->n_buffers = 0;
 }
 
 void
@@ -304,13 +444,16 @@ plog_writer_free (PlogWriter *writer)
 {
   if (writer == NULL)
     return;
-  g_assert (!writer->open && writer->thread == NULL);
+  g_assert (!writer->open && writer->drainer == NULL && writer->syncer == NULL);
+  drop_buffers_locked (writer);
+  g_ptr_array_unref (writer->spare);
+  g_clear_error (&writer->io_error);
   g_mutex_clear (&writer->lock);
   g_cond_clear (&writer->cond);
   g_cond_clear (&writer->append_cond);
   g_cond_clear (&writer->tick_cond);
+  g_cond_clear (&writer->drain_cond);
   g_free (writer->path);
-  g_free (writer->buf);
   plog_directory_unref (writer->dir);
   g_free (writer);
 }
@@ -403,14 +546,14 @@ plog_writer_open (PlogWriter  *writer,
   writer->seq = seq;
   writer->file_size = PLOG_SEGMENT_HEADER_SIZE;
   writer->writeback = 0;
-  if (writer->buf == NULL)
-    writer->buf = g_malloc (BUFFER_SIZE);
-  writer->buf_len = 0;
+  g_clear_error (&writer->io_error);
+  writer->appended = writer->written;
   writer->durable = writer->written;
   writer->quit = FALSE;
   g_mutex_unlock (&writer->lock);
 
-  writer->thread = g_thread_new ("plog-writer", background_thread, writer);
+  writer->drainer = g_thread_new ("plog-writer", drainer_thread, writer);
+  writer->syncer = g_thread_new ("plog-syncer", syncer_thread, writer);
   return TRUE;
 }
 
@@ -434,28 +577,45 @@ plog_writer_set_sync_mode (PlogWriter   *writer,
   g_mutex_unlock (&writer->lock);
 }
 
-/* A record larger than the buffer goes straight to the kernel. */
-static gboolean
-append_large_locked (PlogWriter  *writer,
-                     PlogOp      *op,
-                     gsize        size,
-                     GError     **error)
+/* A buffer with room for @size bytes, waiting for the writer thread when
+ * every buffer is queued. NULL with @error when writes fail meanwhile. */
+static Buffer *
+room_locked (PlogWriter  *writer,
+             gsize        size,
+             GError     **error)
 {
-  g_autofree guint8 *record = NULL;
-
-  if (!flush_locked (writer, error))
-    return FALSE;
-  record = g_malloc (size);
-  plog_record_encode (op, record);
-  if (!plog_segment_write_all (writer->fd, writer->path, record, size, error))
+  if (size > BUFFER_SIZE)
     {
-      if (!plog_segment_truncate (writer->fd, writer->path, writer->file_size, NULL))
-        writer->broken = TRUE;
-      return FALSE;
+      /* A large record gets a buffer of its own. */
+      seal_locked (writer);
+      if (writer->cur != NULL)
+        buffer_release_locked (writer, g_steal_pointer (&writer->cur));
+      writer->cur = buffer_new (size);
+      return writer->cur;
     }
-  writer->file_size += size;
-  writer->written += size;
-  return TRUE;
+  if (writer->cur != NULL && writer->cur->len + size <= writer->cur->capacity)
+    return writer->cur;
+
+  seal_locked (writer);
+  while (writer->spare->len == 0 && writer->n_buffers >= MAX_BUFFERS)
+    {
+      if (writer->broken)
+        return (broken_error (writer, error), NULL);
+      if (writer->io_error != NULL)
+        {
+          g_propagate_error (error, g_error_copy (writer->io_error));
+          return NULL;
+        }
+      writer_wait (writer);
+    }
+  if (writer->spare->len > 0)
+    writer->cur = g_ptr_array_steal_index_fast (writer->spare, writer->spare->len - 1);
+  else
+    {
+      writer->cur = buffer_new (BUFFER_SIZE);
+      writer->n_buffers++;
+    }
+  return writer->cur;
 }
 
 gboolean
@@ -466,6 +626,7 @@ plog_writer_append (PlogWriter  *writer,
 {
   gsize size = plog_record_size (op);
   gboolean ok = TRUE;
+  Buffer *b;
 
   if (size > PLOG_OP_MAX_SIZE)
     {
@@ -481,24 +642,31 @@ plog_writer_append (PlogWriter  *writer,
       g_mutex_unlock (&writer->lock);
       return not_recording (writer, error);
     }
-  if (size > BUFFER_SIZE)
-    ok = append_large_locked (writer, op, size, error);
-  else if (writer->buf_len + size > BUFFER_SIZE && !flush_locked (writer, error))
+  /* While the kernel refuses writes (a full disk), dumps fail, and what
+   * was dumped before stays queued for when it takes them again. */
+  if (writer->broken)
+    ok = broken_error (writer, error);
+  else if (writer->io_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (writer->io_error));
+      ok = FALSE;
+    }
+  else if ((b = room_locked (writer, size, error)) == NULL)
     ok = FALSE;
   else
     {
-      plog_record_encode (op, writer->buf + writer->buf_len);
-      writer->buf_len += size;
-    }
-  if (ok)
-    {
-      *log_size = writer->file_size + writer->buf_len;
+      plog_record_encode (op, b->data + b->len);
+      b->len += size;
+      writer->appended += size;
+      *log_size = writer->file_size + (writer->appended - writer->written);
+      if (size > BUFFER_SIZE)
+        seal_locked (writer);
       if (writer->sync_mode == PLOG_SYNC_MODE_ALWAYS)
         {
           writer->waiters++;
           if (writer->gathering)
             g_cond_signal (&writer->append_cond);
-          ok = wait_durable_locked (writer, writer->written + writer->buf_len, error);
+          ok = wait_durable_locked (writer, writer->appended, error);
           writer->waiters--;
         }
     }
@@ -514,7 +682,7 @@ plog_writer_flush (PlogWriter  *writer,
 
   g_mutex_lock (&writer->lock);
   if (writer->open)
-    ok = wait_durable_locked (writer, writer->written + writer->buf_len, error);
+    ok = wait_durable_locked (writer, writer->appended, error);
   g_mutex_unlock (&writer->lock);
   return ok;
 }
@@ -535,7 +703,7 @@ plog_writer_pin (PlogWriter  *writer,
       /* The current log must be found by its name. */
       while (!writer->installed && !writer->broken)
         writer_wait (writer);
-      ok = flush_locked (writer, error);
+      ok = drain_to_locked (writer, writer->appended, error);
       *seq = writer->seq;
       *size = writer->file_size;
     }
@@ -557,9 +725,11 @@ plog_writer_rotate (PlogWriter  *writer,
 
   *rotated = FALSE;
   g_mutex_lock (&writer->lock);
-  while (writer->rotating)
+  /* A close under way ends first: a compaction that finds the writer
+   * closed merges the last log too, which must be complete by then. */
+  while (writer->rotating || writer->closing)
     writer_wait (writer);
-  if (!writer->open || writer->closing)
+  if (!writer->open)
     {
       g_mutex_unlock (&writer->lock);
       return TRUE;
@@ -580,20 +750,23 @@ plog_writer_rotate (PlogWriter  *writer,
   /* The bulk of the closed log reaches the disk first, without the lock,
    * so that the new log stays unnamed only briefly. */
   g_mutex_lock (&writer->lock);
-  while (writer->syncing)
-    writer_wait (writer);
-  ok = flush_locked (writer, error);
+  ok = drain_to_locked (writer, writer->appended, error);
   old_fd = writer->fd;
   old_path = g_strdup (writer->path);
   g_mutex_unlock (&writer->lock);
   ok = ok && sync_or_break (writer, old_fd, old_path, error);
 
-  /* The swap: under the lock only the write of the buffer, never a sync.
-   * Dumps go on at once into the new log, under its temporary name. */
+  /* The swap, once all that was dumped is in the kernel: the lock is
+   * dropped for every write(2), and taken back for the swap alone. Dumps
+   * go on at once into the new log, under its temporary name. */
   g_mutex_lock (&writer->lock);
-  while (writer->syncing)
-    writer_wait (writer);
-  ok = ok && flush_locked (writer, error);
+  while (ok && (writer->syncing || writer->io_active || writer->written < writer->appended))
+    {
+      if (writer->syncing || writer->io_active)
+        writer_wait (writer);
+      else
+        ok = drain_to_locked (writer, writer->appended, error);
+    }
   if (ok)
     {
       writer->fd = new_fd;
@@ -661,7 +834,7 @@ plog_writer_close (PlogWriter  *writer,
                    GError     **error)
 {
   gboolean ok = TRUE;
-  GThread *thread;
+  GThread *drainer = NULL, *syncer = NULL;
 
   g_mutex_lock (&writer->lock);
   while (writer->rotating)
@@ -671,25 +844,38 @@ plog_writer_close (PlogWriter  *writer,
       /* The lock is dropped while syncing: keep rotations out. */
       writer->closing = TRUE;
       /* A broken log is closed all the same: nothing can be saved. */
-      ok = wait_durable_locked (writer, writer->written + writer->buf_len, error);
+      ok = wait_durable_locked (writer, writer->appended, error);
       if (ok || force || writer->broken)
         {
           GError **close_error = ok ? error : NULL;
 
+          while (writer->io_active || writer->syncing)
+            writer_wait (writer);
           ok = plog_segment_close (writer->fd, writer->path, close_error) && ok;
           writer->open = FALSE;
           writer->fd = -1;
-          writer->buf_len = 0;
+          /* After a failure, what could not be written is dropped. */
+          drop_buffers_locked (writer);
+          g_clear_error (&writer->io_error);
+          writer->appended = writer->written;
           writer->durable = writer->written;
         }
+      writer->closing = FALSE;
+      writer_wake (writer);
     }
-  writer->closing = FALSE;
-  thread = writer->open ? NULL : g_steal_pointer (&writer->thread);
-  writer->quit = thread != NULL;
-  g_cond_signal (&writer->tick_cond);
+  if (!writer->open)
+    {
+      drainer = g_steal_pointer (&writer->drainer);
+      syncer = g_steal_pointer (&writer->syncer);
+      writer->quit = drainer != NULL || syncer != NULL;
+      g_cond_signal (&writer->tick_cond);
+      g_cond_signal (&writer->drain_cond);
+    }
   g_mutex_unlock (&writer->lock);
 
-  if (thread != NULL)
-    g_thread_join (thread);
+  if (drainer != NULL)
+    g_thread_join (drainer);
+  if (syncer != NULL)
+    g_thread_join (syncer);
   return ok;
 }
