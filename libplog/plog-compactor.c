@@ -15,6 +15,12 @@
 
 #include <errno.h>
 #include <string.h>
+#ifdef __linux__
+# include <pthread.h>
+# include <sched.h>
+# include <sys/resource.h>
+# include <unistd.h>
+#endif
 
 #include <glib/gstdio.h>
 
@@ -276,10 +282,26 @@ return_task (GTask  *task,
   g_source_attach (source, g_task_get_context (task));
 }
 
+/* A merge is background work that may take a core for a second: it
+ * must not take it from a thread that dumps on a main loop, or preempt a
+ * thread that holds the writer lock. */
+static void
+lower_priority (void)
+{
+#ifdef __linux__
+  struct sched_param param = { 0 };
+
+  pthread_setschedparam (pthread_self (), SCHED_BATCH, &param);
+  setpriority (PRIO_PROCESS, (id_t) gettid (), 10);
+#endif
+}
+
 static gpointer
 compactor_thread (gpointer data)
 {
   PlogCompactor *compactor = data;
+
+  lower_priority ();
 
   g_mutex_lock (&compactor->lock);
   for (;;)

@@ -290,7 +290,7 @@ insert_at (PlogState   *state,
   state->n_entries++;
   if (e->type == ENTRY_SUB_TREE)
     state->n_heads++;
-  if (state->n_entries * 4 >= (state->mask + 1) * 3)
+  if (state->n_entries * 5 >= (state->mask + 1) * 4)
     grow (state);
   return e;
 }

@@ -5,7 +5,7 @@
  * buffer is queued, and the writer thread hands the queue to the kernel
  * in order, one write(2) per buffer, without the lock: a write(2) to a
  * file that is being synced can block for milliseconds, and a dump on a
- * GTK main loop must not. Only when 8 MiB wait for the kernel does a dump
+ * GTK main loop must not. Only when 4 MiB wait for the kernel does a dump
  * wait too. Positions are counted in one byte stream across logs:
  * @appended bytes were dumped, @written handed to the kernel, @durable
  * are on disk.
@@ -44,7 +44,7 @@
 #include "plog-writer-private.h"
 
 #define BUFFER_SIZE          (64 * 1024)
-#define MAX_BUFFERS          128        /* 8 MiB of buffers at most */
+#define MAX_BUFFERS          64         /* 4 MiB of buffers at most */
 #define TICK_USEC            (200 * G_TIME_SPAN_MILLISECOND)
 #define SYNC_INTERVAL_USEC   (G_TIME_SPAN_SECOND)
 #define GATHER_USEC          50
