@@ -47,7 +47,7 @@
 #define MAX_BUFFERS          64         /* 4 MiB of buffers at most */
 #define TICK_USEC            (200 * G_TIME_SPAN_MILLISECOND)
 #define SYNC_INTERVAL_USEC   (G_TIME_SPAN_SECOND)
-#define GATHER_USEC          50
+#define GATHER_USEC          150
 #define WRITEBACK_CHUNK      (1024 * 1024)
 
 typedef struct
@@ -100,7 +100,7 @@ struct _PlogWriter
   guint          waiters;        /* dumpers waiting for durability */
   guint          cond_waiters;   /* threads in writer_wait() */
   gboolean       gathering;      /* a leader waits on @append_cond */
-  guint          last_group;     /* how many the last sync served */
+  guint          last_group;     /* how many the recent syncs served */
 
   GThread       *drainer;        /* (owned) (nullable) */
   GThread       *syncer;         /* (owned) (nullable) */
@@ -174,14 +174,17 @@ buffer_release_locked (PlogWriter *writer,
     g_free (b);
 }
 
-/* Queues the current buffer for the writer thread. */
+/* Queues the current buffer, and wakes the writer thread for it unless
+ * the caller writes it at once. */
 static void
-seal_locked (PlogWriter *writer)
+seal_locked (PlogWriter *writer,
+             gboolean    wake)
 {
   if (writer->cur == NULL || writer->cur->len == 0)
     return;
   g_queue_push_tail (&writer->full, g_steal_pointer (&writer->cur));
-  g_cond_signal (&writer->drain_cond);
+  if (wake)
+    g_cond_signal (&writer->drain_cond);
 }
 
 /* Writes the oldest queued buffer without the lock. A failed write is
@@ -242,8 +245,10 @@ drain_to_locked (PlogWriter  *writer,
           writer_wait (writer);
           continue;
         }
+      /* A group-commit leader writes the buffer itself: waking the writer
+       * thread for it would only add a context switch to every sync. */
       if (g_queue_is_empty (&writer->full))
-        seal_locked (writer);
+        seal_locked (writer, FALSE);
       if (!write_head_locked (writer, error))
         return FALSE;
     }
@@ -277,8 +282,10 @@ wait_durable_locked (PlogWriter  *writer,
         }
 
       writer->syncing = TRUE;
-      /* Gather: wait briefly until as many dumpers as last time have
-       * appended, so that one fdatasync() covers them all. */
+      /* Gather: wait briefly until as many dumpers as in the largest
+       * recent group have appended, so that one fdatasync() covers them
+       * all. (As many as in the last group would settle on however many
+       * made it back in time.) */
       if (writer->waiters > 1 || writer->last_group > 1)
         {
           gint64 deadline = g_get_monotonic_time () + GATHER_USEC;
@@ -310,7 +317,8 @@ wait_durable_locked (PlogWriter  *writer,
       if (ok)
         {
           writer->durable = MAX (writer->durable, goal);
-          writer->last_group = MAX (group, 1);
+          /* The largest recent group, decaying by one a sync. */
+          writer->last_group = MAX (MAX (group, 1), writer->last_group - 1);
           writer->dir_synced = TRUE;
         }
       else
@@ -390,7 +398,7 @@ syncer_thread (gpointer data)
       if (writer->quit || !writer->open)
         continue;
 
-      seal_locked (writer);
+      seal_locked (writer, TRUE);
       start_writeback_locked (writer);
 
       now = g_get_monotonic_time ();
@@ -587,7 +595,7 @@ room_locked (PlogWriter  *writer,
   if (size > BUFFER_SIZE)
     {
       /* A large record gets a buffer of its own. */
-      seal_locked (writer);
+      seal_locked (writer, TRUE);
       if (writer->cur != NULL)
         buffer_release_locked (writer, g_steal_pointer (&writer->cur));
       writer->cur = buffer_new (size);
@@ -596,7 +604,7 @@ room_locked (PlogWriter  *writer,
   if (writer->cur != NULL && writer->cur->len + size <= writer->cur->capacity)
     return writer->cur;
 
-  seal_locked (writer);
+  seal_locked (writer, TRUE);
   while (writer->spare->len == 0 && writer->n_buffers >= MAX_BUFFERS)
     {
       if (writer->broken)
@@ -660,7 +668,7 @@ plog_writer_append (PlogWriter  *writer,
       writer->appended += size;
       *log_size = writer->file_size + (writer->appended - writer->written);
       if (size > BUFFER_SIZE)
-        seal_locked (writer);
+        seal_locked (writer, TRUE);
       if (writer->sync_mode == PLOG_SYNC_MODE_ALWAYS)
         {
           writer->waiters++;
