@@ -35,8 +35,10 @@ void           plog_compactor_request_auto (PlogCompactor            *compactor)
 /* Returns once no compaction runs or waits. */
 void           plog_compactor_wait_idle    (PlogCompactor            *compactor);
 /* Removes every snapshot and log, atomically: an empty snapshot lands
- * above every file first; an open writer goes on in a fresh log. */
+ * above every file first; an open writer goes on in a fresh log. Sets
+ * @stopped when a failure had to close the writer. */
 gboolean       plog_compactor_clear        (PlogCompactor            *compactor,
+                                            gboolean                 *stopped,
                                             GError                  **error);
 
 G_END_DECLS

@@ -18,8 +18,6 @@
 #ifdef __linux__
 # include <pthread.h>
 # include <sched.h>
-# include <sys/resource.h>
-# include <unistd.h>
 #endif
 
 #include <glib/gstdio.h>
@@ -89,11 +87,11 @@ typedef struct
   PlogSegmentReader *base;     /* (nullable) */
 } SnapshotSource;
 
-/* Streams the records of the base that the delta leaves alive: its
- * configurations, or its values. */
+/* Streams the records of one class of the base that the delta leaves
+ * alive. */
 static gboolean
 snapshot_write_base (SnapshotSource  *source,
-                     gboolean         configurations,
+                     PlogStateClass   klass,
                      SnapshotWriter  *w,
                      GError         **error)
 {
@@ -110,9 +108,7 @@ snapshot_write_base (SnapshotSource  *source,
     return FALSE;
   while (plog_segment_reader_next (reader, &view, &record, &record_size, &local_error))
     {
-      gboolean is_configuration = (view.flags & PLOG_RECORD_FLAG_CONFIGURATION) != 0;
-
-      if (is_configuration != configurations || plog_state_shadows (source->state, &view))
+      if (plog_state_class_of (&view) != klass || plog_state_shadows (source->state, &view))
         continue;
       if (!snapshot_write_record (record, record_size, w))
         return FALSE;
@@ -125,13 +121,17 @@ snapshot_write_base (SnapshotSource  *source,
   return TRUE;
 }
 
-/* Configurations first, then values: the base's, then the delta's. */
+/* The global configuration first, then those of keys, then values; each
+ * the base's, then the delta's. */
 static gboolean
 snapshot_write (int          fd,
                 const char  *path,
                 gpointer     user_data,
                 GError     **error)
 {
+  static const PlogStateClass classes[] = {
+    PLOG_STATE_GLOBAL_CONFIGURATION, PLOG_STATE_CONFIGURATIONS, PLOG_STATE_VALUES,
+  };
   SnapshotSource *source = user_data;
   g_autofree guint8 *buf = NULL;
   SnapshotWriter w = { fd, path, NULL, 0, error };
@@ -139,10 +139,10 @@ snapshot_write (int          fd,
   if (source == NULL)
     return TRUE;
   buf = w.buf = g_malloc (WRITE_BUFFER_SIZE);
-  for (guint configurations = 1; configurations <= 1; configurations--)
+  for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
     {
-      if (!snapshot_write_base (source, configurations, &w, error) ||
-          !plog_state_foreach (source->state, configurations, snapshot_write_record, &w))
+      if (!snapshot_write_base (source, classes[i], &w, error) ||
+          !plog_state_foreach (source->state, classes[i], snapshot_write_record, &w))
         return FALSE;
     }
   return plog_segment_write_all (fd, path, w.buf, w.len, error);
@@ -282,9 +282,9 @@ return_task (GTask  *task,
   g_source_attach (source, g_task_get_context (task));
 }
 
-/* A merge is background work that may take a core for a second: it
- * must not take it from a thread that dumps on a main loop, or preempt a
- * thread that holds the writer lock. */
+/* A merge is CPU-bound background work: as SCHED_BATCH it does not
+ * preempt a thread that wakes to dump on a main loop, yet keeps its share
+ * of the CPU, which it needs to keep up with a dumping thread. */
 static void
 lower_priority (void)
 {
@@ -292,7 +292,6 @@ lower_priority (void)
   struct sched_param param = { 0 };
 
   pthread_setschedparam (pthread_self (), SCHED_BATCH, &param);
-  setpriority (PRIO_PROCESS, (id_t) gettid (), 10);
 #endif
 }
 
@@ -452,16 +451,22 @@ void
 plog_compactor_wait_idle (PlogCompactor *compactor)
 {
   g_mutex_lock (&compactor->lock);
-  /* A pending automatic compaction that waits for a retry is dropped. */
+  /* A pending automatic compaction that waits for a retry is dropped;
+   * one that is due counts as running. */
   if (g_get_monotonic_time () < compactor->retry_after)
     g_atomic_int_set (&compactor->auto_requested, FALSE);
-  while (compactor->running)
-    g_cond_wait (&compactor->cond, &compactor->lock);
+  while (compactor->running ||
+         (g_atomic_int_get (&compactor->auto_requested) && compactor->thread != NULL))
+    {
+      g_cond_broadcast (&compactor->cond);
+      g_cond_wait (&compactor->cond, &compactor->lock);
+    }
   g_mutex_unlock (&compactor->lock);
 }
 
 gboolean
 plog_compactor_clear (PlogCompactor  *compactor,
+                      gboolean       *stopped,
                       GError        **error)
 {
   PlogDirectory *dir = compactor->dir;
@@ -469,6 +474,7 @@ plog_compactor_clear (PlogCompactor  *compactor,
   gboolean rotated = FALSE;
   guint64 seq;
 
+  *stopped = FALSE;
   plog_directory_lock_changes (dir);
 
   /* An empty snapshot above every file makes the clear durable at once;
@@ -486,7 +492,10 @@ plog_compactor_clear (PlogCompactor  *compactor,
        * even that fails, stop the writer rather than let it append ops
        * that the snapshot hides. */
       if (g_unlink (snapshot_path) != 0 || !plog_directory_sync (dir, NULL))
-        plog_writer_close (compactor->writer, TRUE, NULL);
+        {
+          plog_writer_close (compactor->writer, TRUE, NULL);
+          *stopped = TRUE;
+        }
       plog_directory_unlock_changes (dir);
       return FALSE;
     }
@@ -494,7 +503,10 @@ plog_compactor_clear (PlogCompactor  *compactor,
   /* The clear has taken effect; the rest is tidying, which the next open
    * finishes if it fails here. */
   plog_directory_lock_files (dir);
-  if (plog_directory_remove_below (dir, seq, NULL) && g_unlink (snapshot_path) == 0)
+  /* The removals are durable before the snapshot that covers them goes. */
+  if (plog_directory_remove_below (dir, seq, NULL) &&
+      plog_directory_sync (dir, NULL) &&
+      g_unlink (snapshot_path) == 0)
     plog_directory_sync (dir, NULL);
   plog_directory_unlock_files (dir);
   plog_directory_unlock_changes (dir);

@@ -33,8 +33,8 @@ gboolean    _plog_cursor_next_record (PlogCursor       *self,
 PlogSegmentReader *_plog_cursor_take_base (PlogCursor *self);
 /* How many files the cursor pinned. */
 guint       _plog_cursor_get_n_files (PlogCursor       *self);
-/* After the end: whether the last file ended in a torn tail, and where
- * its good records end. */
+/* After the end: the last file (NULL when there is none), where its good
+ * records end, and whether a torn tail follows them. */
 gboolean    _plog_cursor_get_torn    (PlogCursor       *self,
                                       gint64           *end,
                                       const char      **path);

@@ -175,6 +175,7 @@ _plog_cursor_get_torn (PlogCursor  *self,
 {
   PlogSegmentReader *last;
 
+  *path = NULL;
   if (self->readers->len == 0)
     return FALSE;
   last = self->readers->pdata[self->readers->len - 1];

@@ -551,7 +551,7 @@ repair_torn_tail (PlogLogger  *self,
   const char *path;
   gint64 end;
   int fd;
-  gboolean ok;
+  gboolean ok, torn;
 
   cursor = _plog_cursor_open (self->dir, NULL, G_MAXUINT64, TRUE, error);
   if (cursor == NULL)
@@ -564,15 +564,23 @@ repair_torn_tail (PlogLogger  *self,
       g_propagate_error (error, local_error);
       return FALSE;
     }
-  if (!_plog_cursor_get_torn (cursor, &end, &path))
+  torn = _plog_cursor_get_torn (cursor, &end, &path);
+  if (path == NULL || !g_str_has_suffix (path, ".log"))
     return TRUE;
 
-  g_debug ("Cutting the torn tail of “%s” at byte %" G_GINT64_FORMAT, path, end);
+  /* The newest log may hold what a crash left unsynced, even when it
+   * reads back whole: it is synced before a newer log exists, so that it
+   * can never end torn behind one. */
   fd = plog_segment_open (path, O_WRONLY, error);
   if (fd < 0)
     return FALSE;
-  ok = plog_segment_truncate (fd, path, end, error);
-  if (ok && end < PLOG_SEGMENT_HEADER_SIZE)
+  ok = TRUE;
+  if (torn)
+    {
+      g_debug ("Cutting the torn tail of “%s” at byte %" G_GINT64_FORMAT, path, end);
+      ok = plog_segment_truncate (fd, path, end, error);
+    }
+  if (ok && torn && end < PLOG_SEGMENT_HEADER_SIZE)
     {
       /* Even the header was torn: the log had no record. */
       g_autofree char *name = g_path_get_basename (path);
@@ -781,11 +789,20 @@ gboolean
 plog_logger_clear (PlogLogger  *self,
                    GError     **error)
 {
+  gboolean stopped = FALSE;
+  gboolean ok;
+
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (self->dir != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return plog_compactor_clear (self->compactor, error);
+  ok = plog_compactor_clear (self->compactor, &stopped, error);
+  if (stopped && self->recording)
+    {
+      self->recording = FALSE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
+    }
+  return ok;
 }
 
 /**
@@ -928,6 +945,8 @@ plog_logger_play_full (PlogLogger           *self,
 
 typedef struct
 {
+  gatomicrefcount ref_count;  /* the task's data, and the worker's */
+  GCancellable *cancellable;  /* (owned) (nullable) */
   PlogCursor *cursor;      /* (owned) */
   GMutex      lock;
   GCond       cond;
@@ -939,10 +958,13 @@ typedef struct
 } PlayJob;
 
 static void
-play_job_free (PlayJob *job)
+play_job_unref (PlayJob *job)
 {
   GPtrArray *batch;
 
+  if (!g_atomic_ref_count_dec (&job->ref_count))
+    return;
+  g_clear_object (&job->cancellable);
   g_clear_object (&job->cursor);
   while ((batch = g_queue_pop_head (&job->batches)) != NULL)
     g_ptr_array_unref (batch);
@@ -957,12 +979,26 @@ play_job_free (PlayJob *job)
   g_free (job);
 }
 
+/* The task lets go of its job: a worker still at it stops. */
+static void
+play_job_release (gpointer data)
+{
+  PlayJob *job = data;
+
+  g_mutex_lock (&job->lock);
+  job->abandoned = TRUE;
+  g_cond_signal (&job->cond);
+  g_mutex_unlock (&job->lock);
+  play_job_unref (job);
+}
+
+/* The worker holds the job, not the task: it must never drop what may be
+ * the last reference to the logger. */
 static gpointer
 play_worker (gpointer data)
 {
-  GTask *task = data;
-  PlayJob *job = g_task_get_task_data (task);
-  GCancellable *cancellable = g_task_get_cancellable (task);
+  PlayJob *job = data;
+  GCancellable *cancellable = job->cancellable;
   GError *error = NULL;
   gboolean more = TRUE;
 
@@ -993,7 +1029,7 @@ play_worker (gpointer data)
       g_clear_error (&error);
       g_source_set_ready_time (job->source, 0);
     }
-  g_object_unref (task);
+  play_job_unref (job);
   return NULL;
 }
 
@@ -1104,10 +1140,12 @@ plog_logger_play_async (PlogLogger          *self,
   g_task_set_source_tag (task, plog_logger_play_async);
 
   job = g_new0 (PlayJob, 1);
+  g_atomic_ref_count_init (&job->ref_count);
+  job->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   g_mutex_init (&job->lock);
   g_cond_init (&job->cond);
   g_queue_init (&job->batches);
-  g_task_set_task_data (task, job, (GDestroyNotify) play_job_free);
+  g_task_set_task_data (task, job, play_job_release);
 
   /* Pin the replay set now, so that it holds what was dumped before. */
   job->cursor = plog_logger_open_cursor (self, &error);
@@ -1124,7 +1162,8 @@ plog_logger_play_async (PlogLogger          *self,
   g_source_set_ready_time (job->source, -1);
   g_source_attach (job->source, g_task_get_context (task));
 
-  g_thread_unref (g_thread_new ("plog-play", play_worker, g_object_ref (task)));
+  g_atomic_ref_count_inc (&job->ref_count);
+  g_thread_unref (g_thread_new ("plog-play", play_worker, job));
 }
 
 /**

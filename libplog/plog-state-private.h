@@ -32,14 +32,23 @@ void       plog_state_apply_batch (PlogState            *state,
                                    guint                 n);
 /* The number of live entries of the delta. */
 guint      plog_state_get_size    (PlogState            *state);
-/* Calls @func for the record of each live entry of the delta: the
- * configurations (the global one first) with @configurations, else the
- * values and sub values. Stops at the first FALSE. */
+/* The order of a snapshot: the global configuration, the configurations
+ * of keys, then values and sub values. */
+typedef enum
+{
+  PLOG_STATE_GLOBAL_CONFIGURATION,
+  PLOG_STATE_CONFIGURATIONS,
+  PLOG_STATE_VALUES,
+} PlogStateClass;
+
+PlogStateClass plog_state_class_of (const PlogRecordView *view);
+/* Calls @func for the record of each live entry of the delta of class
+ * @klass. Stops at the first FALSE. */
 typedef gboolean (*PlogStateForeachFunc) (const guint8 *record,
                                           gsize         record_size,
                                           gpointer      user_data);
 gboolean   plog_state_foreach     (PlogState            *state,
-                                   gboolean              configurations,
+                                   PlogStateClass        klass,
                                    PlogStateForeachFunc  func,
                                    gpointer              user_data);
 /* Whether a record of the base snapshot is superseded by the delta: its

@@ -575,29 +575,32 @@ plog_state_apply_batch (PlogState            *state,
     plog_state_apply (state, &views[i], records[i], record_sizes[i]);
 }
 
+PlogStateClass
+plog_state_class_of (const PlogRecordView *view)
+{
+  if (view->flags & PLOG_RECORD_FLAG_CONFIGURATION)
+    return view->key_len > 0 ? PLOG_STATE_CONFIGURATIONS : PLOG_STATE_GLOBAL_CONFIGURATION;
+  return PLOG_STATE_VALUES;
+}
+
 gboolean
 plog_state_foreach (PlogState            *state,
-                    gboolean              configurations,
+                    PlogStateClass        klass,
                     PlogStateForeachFunc  func,
                     gpointer              user_data)
 {
-  static const EntryType passes[2][2][2] = {
-    { { ENTRY_VALUE, ENTRY_SUB_VALUE }, { ENTRY_VALUE, ENTRY_SUB_VALUE } },
-    { { ENTRY_GLOBAL_CONFIGURATION, ENTRY_GLOBAL_CONFIGURATION },
-      { ENTRY_CONFIGURATION, ENTRY_CONFIGURATION } },
-  };
+  for (gsize i = 0; i <= state->mask; i++)
+    {
+      Entry *e = state->slots[i].entry;
+      PlogStateClass entry_class;
 
-  for (guint pass = 0; pass < (configurations ? 2 : 1); pass++)
-    for (gsize i = 0; i <= state->mask; i++)
-      {
-        const EntryType *types = passes[!!configurations][pass];
-        Entry *e = state->slots[i].entry;
-
-        if (e == NULL || e->record_size == 0 || (e->type != types[0] && e->type != types[1]))
-          continue;
-        if (!func (entry_record (e), e->record_size, user_data))
-          return FALSE;
-      }
+      if (e == NULL || e->record_size == 0 || e->type == ENTRY_SUB_TREE)
+        continue;
+      entry_class = e->type == ENTRY_GLOBAL_CONFIGURATION ? PLOG_STATE_GLOBAL_CONFIGURATION :
+                    e->type == ENTRY_CONFIGURATION ? PLOG_STATE_CONFIGURATIONS : PLOG_STATE_VALUES;
+      if (entry_class == klass && !func (entry_record (e), e->record_size, user_data))
+        return FALSE;
+    }
   return TRUE;
 }
 

@@ -96,7 +96,10 @@ struct _PlogWriter
                                   * the lock: it is not swapped or closed */
   gboolean       rotating;       /* a rotation is under way: one at a time,
                                   * and the writer is not closed meanwhile */
-  gboolean       closing;        /* a close is under way: rotations wait */
+  gboolean       closing;        /* a close is under way: rotations wait,
+                                  * dumps fail */
+  guint          session;        /* counts closes: a dumper waiting for
+                                  * durability across one fails */
   guint          waiters;        /* dumpers waiting for durability */
   guint          cond_waiters;   /* threads in writer_wait() */
   gboolean       gathering;      /* a leader waits on @append_cond */
@@ -273,6 +276,8 @@ wait_durable_locked (PlogWriter  *writer,
 
       if (writer->broken)
         return broken_error (writer, error);
+      if (!writer->open)
+        return not_recording (writer, error);
       /* A leader waits for a rotation to name the new log: before that,
        * the closed log may not be durable yet. */
       if (writer->syncing || !writer->installed)
@@ -607,6 +612,8 @@ room_locked (PlogWriter  *writer,
   seal_locked (writer, TRUE);
   while (writer->spare->len == 0 && writer->n_buffers >= MAX_BUFFERS)
     {
+      if (!writer->open || writer->closing)
+        return (not_recording (writer, error), NULL);
       if (writer->broken)
         return (broken_error (writer, error), NULL);
       if (writer->io_error != NULL)
@@ -645,7 +652,7 @@ plog_writer_append (PlogWriter  *writer,
     }
 
   g_mutex_lock (&writer->lock);
-  if (!writer->open)
+  if (!writer->open || writer->closing)
     {
       g_mutex_unlock (&writer->lock);
       return not_recording (writer, error);
@@ -671,11 +678,17 @@ plog_writer_append (PlogWriter  *writer,
         seal_locked (writer, TRUE);
       if (writer->sync_mode == PLOG_SYNC_MODE_ALWAYS)
         {
+          guint session = writer->session;
+
           writer->waiters++;
           if (writer->gathering)
             g_cond_signal (&writer->append_cond);
           ok = wait_durable_locked (writer, writer->appended, error);
           writer->waiters--;
+          /* A forced close dropped what it could not write: an op of a
+           * session that ended is not known to be durable. */
+          if (ok && writer->session != session)
+            ok = not_recording (writer, error);
         }
     }
   g_mutex_unlock (&writer->lock);
@@ -867,6 +880,7 @@ plog_writer_close (PlogWriter  *writer,
           g_clear_error (&writer->io_error);
           writer->appended = writer->written;
           writer->durable = writer->written;
+          writer->session++;
         }
       writer->closing = FALSE;
       writer_wake (writer);

@@ -157,9 +157,10 @@ test_state_semantics (void)
   APPLY (plog_op_new_delete (a));
 #undef APPLY
 
-  /* Configurations, then values. */
-  plog_state_foreach (state, TRUE, count_record, ops);
-  plog_state_foreach (state, FALSE, count_record, ops);
+  /* The global configuration, those of keys, then values. */
+  plog_state_foreach (state, PLOG_STATE_GLOBAL_CONFIGURATION, count_record, ops);
+  plog_state_foreach (state, PLOG_STATE_CONFIGURATIONS, count_record, ops);
+  plog_state_foreach (state, PLOG_STATE_VALUES, count_record, ops);
   g_assert_cmpuint (ops->len, ==, 2);
   g_assert_cmpint (plog_op_get_kind (ops->pdata[0]), ==, PLOG_OP_KIND_CONFIGURE);
   g_assert_null (plog_op_get_key (ops->pdata[0]));
