@@ -95,17 +95,10 @@ _plog_cursor_open (PlogDirectory  *dir,
       gint64 limit = is_open && e->seq == current_seq ? current_size : -1;
       int fd;
 
-      do
-        fd = open (path, O_RDONLY | O_CLOEXEC);
-      while (fd < 0 && errno == EINTR);
+      fd = plog_segment_open (path, O_RDONLY, error);
       if (fd < 0)
         {
-          int saved_errno = errno;
-          g_autofree char *display = g_filename_display_name (path);
-
           plog_directory_unlock_files (dir);
-          g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO, "Failed to open “%s”: %s",
-                       display, g_strerror (saved_errno));
           return NULL;
         }
       g_ptr_array_add (self->readers,

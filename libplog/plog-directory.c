@@ -32,19 +32,6 @@ struct _PlogDirectory
   guint64          next_seq;   /* guarded by seq_lock */
 };
 
-static gboolean
-set_io_error (GError    **error,
-              int         saved_errno,
-              const char *what,
-              const char *path)
-{
-  g_autofree char *display = g_filename_display_name (path);
-
-  g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO, "Failed to %s “%s”: %s",
-               what, display, g_strerror (saved_errno));
-  return FALSE;
-}
-
 /* Parses "<20 digits>.log", ".snap", and with @tmp the ".tmp" forms. */
 static gboolean
 parse_name (const char      *name,
@@ -158,7 +145,7 @@ make_directory (const char  *path,
       return TRUE;
     }
   if (g_mkdir_with_parents (path, 0700) != 0)
-    return set_io_error (error, errno, "create directory", path);
+    return plog_set_io_error (error, errno, "create directory", path);
 
   /* The new name is durable only once its parent is synced. */
   parent = g_path_get_dirname (path);
@@ -179,7 +166,7 @@ take_lock (PlogDirectory  *dir,
 
   dir->lock_fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (dir->lock_fd < 0)
-    return set_io_error (error, errno, "open", lock_path);
+    return plog_set_io_error (error, errno, "open", lock_path);
   while (flock (dir->lock_fd, LOCK_EX | LOCK_NB) != 0)
     {
       int saved_errno = errno;
@@ -188,7 +175,7 @@ take_lock (PlogDirectory  *dir,
       if (saved_errno == EINTR)
         continue;
       if (saved_errno != EWOULDBLOCK)
-        return set_io_error (error, saved_errno, "lock", lock_path);
+        return plog_set_io_error (error, saved_errno, "lock", lock_path);
       display = g_filename_display_name (dir->path);
       g_set_error (error, PLOG_ERROR, PLOG_ERROR_LOCKED,
                    "Log directory “%s” is in use by another logger", display);
@@ -214,7 +201,7 @@ tidy (PlogDirectory  *dir,
       g_autofree char *path = g_build_filename (dir->path, tmp_names->pdata[i], NULL);
 
       if (g_unlink (path) != 0 && errno != ENOENT)
-        return set_io_error (error, errno, "remove", path);
+        return plog_set_io_error (error, errno, "remove", path);
     }
   for (guint i = 0; i < entries->len; i++)
     {
@@ -252,7 +239,7 @@ plog_directory_open (const char  *path,
   dir->dir_fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir->dir_fd < 0)
     {
-      set_io_error (error, errno, "open directory", path);
+      plog_set_io_error (error, errno, "open directory", path);
       return NULL;
     }
   if (!take_lock (dir, error) || !tidy (dir, error))
@@ -356,7 +343,7 @@ plog_directory_sync (PlogDirectory  *dir,
     {
       if (errno == EINTR)
         continue;
-      return set_io_error (error, errno, "sync directory", dir->path);
+      return plog_set_io_error (error, errno, "sync directory", dir->path);
     }
   return TRUE;
 }
@@ -389,7 +376,7 @@ plog_directory_install_snapshot (PlogDirectory         *dir,
     }
   if (g_rename (tmp_path, path) != 0)
     {
-      set_io_error (error, errno, "rename", tmp_path);
+      plog_set_io_error (error, errno, "rename", tmp_path);
       g_unlink (tmp_path);
       return FALSE;
     }
@@ -413,7 +400,7 @@ plog_directory_remove_below (PlogDirectory  *dir,
         break;
       path = plog_directory_file_path (dir, e->seq, e->kind);
       if (g_unlink (path) != 0 && errno != ENOENT)
-        return set_io_error (error, errno, "remove", path);
+        return plog_set_io_error (error, errno, "remove", path);
     }
   /* No sync: a removed file that comes back after a crash is still
    * covered, and removed at the next open. */

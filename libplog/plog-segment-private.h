@@ -24,6 +24,13 @@ void      plog_segment_header_encode (guint8           *buf,
                                       PlogSegmentKind   kind,
                                       guint64           seq);
 
+/* Sets PLOG_ERROR_IO: "Failed to @what “@path”: <the system's message>".
+ * Returns FALSE. */
+gboolean  plog_set_io_error          (GError          **error,
+                                      int               saved_errno,
+                                      const char       *what,
+                                      const char       *path);
+
 /* Thin wrappers of the system calls that set PLOG_ERROR_IO naming @path. */
 int       plog_segment_open          (const char       *path,
                                       int               flags,

@@ -19,11 +19,11 @@
 
 static const guint8 segment_magic[4] = { 'P', 'L', 'O', 'G' };
 
-static gboolean
-set_io_error (GError    **error,
-              int         saved_errno,
-              const char *what,
-              const char *path)
+gboolean
+plog_set_io_error (GError    **error,
+                   int         saved_errno,
+                   const char *what,
+                   const char *path)
 {
   g_autofree char *display = g_filename_display_name (path);
 
@@ -68,7 +68,7 @@ plog_segment_open (const char  *path,
     fd = open (path, flags | O_CLOEXEC, 0600);
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
-    set_io_error (error, errno, "open", path);
+    plog_set_io_error (error, errno, "open", path);
   return fd;
 }
 
@@ -89,7 +89,7 @@ plog_segment_write_all (int          fd,
         {
           if (errno == EINTR)
             continue;
-          return set_io_error (error, errno, "write", path);
+          return plog_set_io_error (error, errno, "write", path);
         }
       p += n;
       len -= n;
@@ -112,7 +112,7 @@ plog_segment_sync (int          fd,
 
       if (saved_errno == EINTR)
         continue;
-      return set_io_error (error, saved_errno, "sync", path);
+      return plog_set_io_error (error, saved_errno, "sync", path);
     }
   return TRUE;
 }
@@ -129,7 +129,7 @@ plog_segment_truncate (int          fd,
 
       if (saved_errno == EINTR)
         continue;
-      return set_io_error (error, saved_errno, "truncate", path);
+      return plog_set_io_error (error, saved_errno, "truncate", path);
     }
   return TRUE;
 }
@@ -141,7 +141,7 @@ plog_segment_close (int          fd,
 {
   /* close() must not be retried on EINTR on Linux: the fd is gone. */
   if (close (fd) != 0 && errno != EINTR)
-    return set_io_error (error, errno, "close", path);
+    return plog_set_io_error (error, errno, "close", path);
   return TRUE;
 }
 
@@ -245,7 +245,7 @@ plog_segment_reader_reopen (PlogSegmentReader  *reader,
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
     {
-      set_io_error (error, errno, "duplicate the descriptor of", reader->path);
+      plog_set_io_error (error, errno, "duplicate the descriptor of", reader->path);
       return NULL;
     }
   return plog_segment_reader_new (fd, reader->path, reader->kind, reader->seq,
@@ -306,7 +306,7 @@ reader_fill (PlogSegmentReader  *reader,
         {
           if (errno == EINTR)
             continue;
-          set_io_error (error, errno, "read", reader->path);
+          plog_set_io_error (error, errno, "read", reader->path);
           return -1;
         }
       if (n == 0)
@@ -330,13 +330,13 @@ good_record_after (PlogSegmentReader  *reader,
   gboolean found = FALSE;
 
   if (fstat (reader->fd, &st) != 0)
-    return set_io_error (error, errno, "stat", reader->path);
+    return plog_set_io_error (error, errno, "stat", reader->path);
   size = reader->limit >= 0 ? MIN (reader->limit, st.st_size) : st.st_size;
   if (size <= offset + 1 + PLOG_RECORD_HEADER_SIZE)
     return FALSE;
   map = mmap (NULL, size, PROT_READ, MAP_PRIVATE, reader->fd, 0);
   if (map == MAP_FAILED)
-    return set_io_error (error, errno, "map", reader->path);
+    return plog_set_io_error (error, errno, "map", reader->path);
   for (gint64 i = offset + 1; i + PLOG_RECORD_HEADER_SIZE < size && !found; i++)
     {
       gsize record_size;

@@ -517,11 +517,7 @@ install_log (const char  *tmp_path,
 
   if (g_rename (tmp_path, path) != 0)
     {
-      int saved_errno = errno;
-      g_autofree char *display = g_filename_display_name (tmp_path);
-
-      g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO, "Failed to rename “%s”: %s",
-                   display, g_strerror (saved_errno));
+      plog_set_io_error (error, errno, "rename", tmp_path);
       return NULL;
     }
   return g_steal_pointer (&path);
