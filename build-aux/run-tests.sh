@@ -1,18 +1,32 @@
 #!/bin/sh
-# Builds libplog with warnings as errors and runs the whole test suite,
-# then builds it again with AddressSanitizer and UndefinedBehaviorSanitizer
-# and runs the suite once more. Exits non-zero when any test fails.
-# Safe to run again.
+# Builds libplog with warnings as errors and runs the whole test suite (C,
+# Python, JavaScript, Vala and the doc check), then builds it again with
+# AddressSanitizer and UndefinedBehaviorSanitizer and runs the C suites
+# once more. Exits non-zero when any test fails. Safe to run again.
 set -eu
 cd "$(dirname "$0")/.."
 
 sh build-aux/install-deps.sh
 
+status=0
+passed=0
+failed=0
+
+# Adds up what `meson test` reported in the log of a build directory.
+count () {
+  summary=$(grep -E '^(Ok|Fail|Unexpected Pass|Timeout):' "$1/meson-logs/testlog.txt" 2>/dev/null || true)
+  ok=$(printf '%s\n' "$summary" | awk -F: '$1 == "Ok" { s += $2 } END { print s + 0 }')
+  bad=$(printf '%s\n' "$summary" | awk -F: '$1 != "Ok" { s += $2 } END { print s + 0 }')
+  passed=$((passed + ok))
+  failed=$((failed + bad))
+}
+
 if [ ! -f _build-ci/build.ninja ]; then
   meson setup _build-ci --werror
 fi
 meson compile -C _build-ci
-meson test -C _build-ci --print-errorlogs --num-processes 2
+meson test -C _build-ci --print-errorlogs --num-processes 2 || status=1
+count _build-ci
 
 if [ ! -f _build-asan/build.ninja ]; then
   meson setup _build-asan --werror \
@@ -23,4 +37,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 LSAN_OPTIONS=suppressions="$PWD/build-aux/lsan.supp" \
   meson test -C _build-asan --print-errorlogs --num-processes 2 \
-    --no-suite bench --timeout-multiplier 3
+    --no-suite bench --timeout-multiplier 3 || status=1
+count _build-asan
+
+echo "tests: $passed passed, $failed failed"
+exit $status
