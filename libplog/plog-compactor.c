@@ -241,10 +241,9 @@ compact_locked (PlogCompactor  *compactor,
   if (!plog_directory_install_snapshot (compactor->dir, seq, snapshot_write, &source, error))
     return FALSE;
   *landed = TRUE;
-  g_debug ("Snapshot %" G_GUINT64_FORMAT " from %s%u logs (a delta of %u entries): "
+  g_debug ("Snapshot %" G_GUINT64_FORMAT " from %s%u logs: "
            "rotation %.1f ms, merge %.1f ms, writing %.1f ms",
            seq, source.base != NULL ? "a snapshot and " : "", _plog_cursor_get_n_files (cursor),
-           plog_state_get_size (state),
            (rotated_at - start) / 1000.0, (merged_at - rotated_at) / 1000.0,
            (g_get_monotonic_time () - merged_at) / 1000.0);
 

@@ -75,6 +75,9 @@ struct _PlogState
   gsize  n_entries;        /* heads included */
   guint  n_heads;
   gboolean cleared_all;    /* a clear without a key happened */
+  GPtrArray *chunks;       /* (owned) where entries are allocated */
+  guint8 *arena;           /* the free end of the last chunk */
+  gsize  arena_left;
 };
 
 /* What a record is looked up by. */
@@ -89,6 +92,7 @@ typedef struct
 } Probe;
 
 #define INITIAL_SLOTS 1024
+#define ARENA_CHUNK   (1024 * 1024)
 #define HUGE_PAGE     (2 * 1024 * 1024)
 
 /* A large table is probed at random: on 4 KiB pages nearly every probe
@@ -249,17 +253,41 @@ remove_slot (PlogState *state,
   state->slots[i].entry = NULL;
 }
 
-static void
-entry_free (Entry *e)
+/* Entries live for one compaction: they are carved from large chunks,
+ * freed together with the state, so that the merge spends no time in
+ * malloc() and free() for each of hundreds of thousands of entries. A
+ * dropped or moved entry leaves its bytes behind until then. */
+static gpointer
+state_alloc (PlogState *state,
+             gsize      size)
 {
-  g_free (e);
+  gpointer p;
+
+  size = (size + 7) & ~(gsize) 7;
+  if (size > ARENA_CHUNK / 8)
+    {
+      p = g_malloc (size);
+      g_ptr_array_add (state->chunks, p);
+      return p;
+    }
+  if (size > state->arena_left)
+    {
+      state->arena = g_malloc (ARENA_CHUNK);
+      state->arena_left = ARENA_CHUNK;
+      g_ptr_array_add (state->chunks, state->arena);
+    }
+  p = state->arena;
+  state->arena += size;
+  state->arena_left -= size;
+  return p;
 }
 
 static Entry *
-entry_new (const Probe *probe,
+entry_new (PlogState   *state,
+           const Probe *probe,
            gsize        capacity)
 {
-  Entry *e = g_malloc (sizeof (Entry) + probe->key_len + probe->sub_key_len + capacity);
+  Entry *e = state_alloc (state, sizeof (Entry) + probe->key_len + probe->sub_key_len + capacity);
 
   e->hash = probe->hash;
   e->key_len = probe->key_len;
@@ -283,7 +311,7 @@ insert_at (PlogState   *state,
            const Probe *probe,
            gsize        capacity)
 {
-  Entry *e = entry_new (probe, capacity);
+  Entry *e = entry_new (state, probe, capacity);
 
   state->slots[i].hash = probe->hash;
   state->slots[i].entry = e;
@@ -302,6 +330,7 @@ plog_state_new (void)
 
   state->slots = slots_new (INITIAL_SLOTS);
   state->mask = INITIAL_SLOTS - 1;
+  state->chunks = g_ptr_array_new_with_free_func (g_free);
   return state;
 }
 
@@ -310,9 +339,7 @@ plog_state_free (PlogState *state)
 {
   if (state == NULL)
     return;
-  for (gsize i = 0; i <= state->mask; i++)
-    if (state->slots[i].entry != NULL)
-      entry_free (state->slots[i].entry);
+  g_ptr_array_unref (state->chunks);
   slots_free (state->slots, state->mask + 1);
   g_free (state);
 }
@@ -394,7 +421,8 @@ entry_set_record (PlogState    *state,
     {
       Entry *old = e;
 
-      e = g_realloc (old, sizeof (Entry) + e->key_len + e->sub_key_len + record_size);
+      e = state_alloc (state, sizeof (Entry) + old->key_len + old->sub_key_len + record_size);
+      memcpy (e, old, sizeof (Entry) + old->key_len + old->sub_key_len);
       e->capacity = record_size;
       if (e != old)
         {
@@ -453,7 +481,6 @@ clear_key (PlogState    *state,
 
       probe_init (&probe, ENTRY_SUB_VALUE, e->keys, e->key_len, e->keys + e->key_len, e->sub_key_len);
       remove_slot (state, find_slot (state, &probe));
-      entry_free (e);
       e = next;
     }
   head->next = NULL;
@@ -479,10 +506,7 @@ clear_all (PlogState *state)
       if (e == NULL)
         continue;
       if (e->type != ENTRY_GLOBAL_CONFIGURATION && e->type != ENTRY_CONFIGURATION)
-        {
-          entry_free (e);
-          continue;
-        }
+        continue;
       j = old[i].hash & state->mask;
       while (state->slots[j].entry != NULL)
         j = (j + 1) & state->mask;
