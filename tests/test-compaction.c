@@ -1271,7 +1271,10 @@ test_bounded (void)
 
   harness_compact (&h);
   dir_usage (h.dir, &n_files, &final_bytes);
-  bound = 4 * max_size + 2 * live_max + rate / 4 + 1024 * 1024;
+  /* What the stream dumps in half a second: a compaction's syncs on a
+   * busy 2-core machine. A directory that grew with the history would
+   * reach the whole of what was dumped, several times more. */
+  bound = 4 * max_size + 2 * live_max + rate / 2 + 1024 * 1024;
   g_test_message ("%u ops, about %" G_GUINT64_FORMAT " bytes dumped in %.3f s (%" G_GUINT64_FORMAT
                   " bytes/s), %u compactions; peak %u files, %" G_GUINT64_FORMAT " bytes on disk "
                   "(when %" G_GUINT64_FORMAT " bytes had been dumped); bound %" G_GUINT64_FORMAT
