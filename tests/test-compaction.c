@@ -1221,8 +1221,8 @@ sample_dir (const char *dir,
  * live set, not by the history. A compaction has fixed costs (syncs of
  * the closed log, the snapshot and the directory, slowed by the dumper's
  * own writeback) during which the dumper goes on, so the bound allows
- * what the measured dump rate writes in a quarter of a second; the
- * history is eight times that. */
+ * what the measured dump rate writes in half a second; the history is
+ * four times that. */
 static void
 test_bounded (void)
 {
@@ -1271,9 +1271,6 @@ test_bounded (void)
 
   harness_compact (&h);
   dir_usage (h.dir, &n_files, &final_bytes);
-  /* What the stream dumps in half a second: a compaction's syncs on a
-   * busy 2-core machine. A directory that grew with the history would
-   * reach the whole of what was dumped, several times more. */
   bound = 4 * max_size + 2 * live_max + rate / 2 + 1024 * 1024;
   g_test_message ("%u ops, about %" G_GUINT64_FORMAT " bytes dumped in %.3f s (%" G_GUINT64_FORMAT
                   " bytes/s), %u compactions; peak %u files, %" G_GUINT64_FORMAT " bytes on disk "
