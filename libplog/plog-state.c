@@ -73,7 +73,6 @@ struct _PlogState
   Slot  *slots;            /* (owned) */
   gsize  mask;             /* number of slots - 1 */
   gsize  n_entries;        /* heads included */
-  guint  n_heads;
   gboolean cleared_all;    /* a clear without a key happened */
   GPtrArray *chunks;       /* (owned) where entries are allocated */
   guint8 *arena;           /* the free end of the last chunk */
@@ -316,8 +315,6 @@ insert_at (PlogState   *state,
   state->slots[i].hash = probe->hash;
   state->slots[i].entry = e;
   state->n_entries++;
-  if (e->type == ENTRY_SUB_TREE)
-    state->n_heads++;
   if (state->n_entries * 5 >= (state->mask + 1) * 4)
     grow (state);
   return e;
@@ -496,7 +493,6 @@ clear_all (PlogState *state)
 
   state->slots = slots_new (old_size);
   state->n_entries = 0;
-  state->n_heads = 0;
   state->cleared_all = TRUE;
   for (gsize i = 0; i < old_size; i++)
     {
