@@ -90,3 +90,16 @@ plog_test_list_files (const char *path,
   g_ptr_array_sort (names, compare_names);
   return g_steal_pointer (&names);
 }
+
+void
+plog_test_drain_main_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+gboolean
+plog_test_tick_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}

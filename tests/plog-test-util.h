@@ -23,4 +23,21 @@ GPtrArray *plog_test_replay_all    (PlogLogger *logger,
 GPtrArray *plog_test_list_files    (const char *dir,
                                     const char *suffix);
 
+/* Runs every pending source of the default main context. */
+void       plog_test_drain_main_context (void);
+gboolean   plog_test_tick_cb       (gpointer    data);
+
+/* Iterates the default main context until @expr holds, for at most
+ * @timeout_ms, then asserts @expr; a 10 ms tick wakes the loop for
+ * conditions that other threads change. */
+#define PLOG_TEST_ITERATE_UNTIL(expr, timeout_ms)                              \
+  G_STMT_START {                                                               \
+    gint64 iu_deadline = g_get_monotonic_time () + (gint64) (timeout_ms) * 1000; \
+    guint iu_tick = g_timeout_add (10, plog_test_tick_cb, NULL);               \
+    while (!(expr) && g_get_monotonic_time () < iu_deadline)                   \
+      g_main_context_iteration (NULL, TRUE);                                   \
+    g_source_remove (iu_tick);                                                 \
+    g_assert_true (expr);                                                      \
+  } G_STMT_END
+
 G_END_DECLS

@@ -30,29 +30,8 @@
 
 /* {{{ Helpers */
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-#define ITERATE_UNTIL(cond) \
-  G_STMT_START { \
-    gboolean timed_out_ = FALSE; \
-    guint timeout_id_ = g_timeout_add_seconds (WAIT_SECONDS, timeout_cb, &timed_out_); \
-    while (!(cond) && !timed_out_) \
-      g_main_context_iteration (NULL, TRUE); \
-    g_assert_false (timed_out_); \
-    g_source_remove (timeout_id_); \
-  } G_STMT_END
-
-static void
-drain_main_context (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
+#define ITERATE_UNTIL(cond) PLOG_TEST_ITERATE_UNTIL (cond, WAIT_SECONDS * 1000)
+#define drain_main_context plog_test_drain_main_context
 
 /* Frees @logger and waits until it is finalized (a worker may hold a
  * reference for a moment), so that its lock is released. */

@@ -21,31 +21,8 @@
 /* ------------------------------------------------------------------ */
 /* Main-context helpers                                                */
 
-static gboolean
-tick_cb (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates the default main context until @expr holds, for at most
- * @timeout_ms; a 10 ms tick wakes the loop for conditions that other
- * threads change. */
-#define ITERATE_UNTIL(expr, timeout_ms)                                        \
-  G_STMT_START {                                                               \
-    gint64 iu_deadline = g_get_monotonic_time () + (gint64) (timeout_ms) * 1000; \
-    guint iu_tick = g_timeout_add (10, tick_cb, NULL);                         \
-    while (!(expr) && g_get_monotonic_time () < iu_deadline)                   \
-      g_main_context_iteration (NULL, TRUE);                                   \
-    g_source_remove (iu_tick);                                                 \
-    g_assert_true (expr);                                                      \
-  } G_STMT_END
-
-static void
-drain_main_context (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
+#define ITERATE_UNTIL(expr, timeout_ms) PLOG_TEST_ITERATE_UNTIL (expr, timeout_ms)
+#define drain_main_context plog_test_drain_main_context
 
 /* ------------------------------------------------------------------ */
 /* Op helpers                                                          */
