@@ -32,11 +32,10 @@ struct _PlogDirectory
   guint64          next_seq;   /* guarded by seq_lock */
 };
 
-/* Parses "<20 digits>.log", ".snap", and with @tmp the ".tmp" forms. */
+/* Parses "<20 digits>.log" and "<20 digits>.snap". */
 static gboolean
 parse_name (const char      *name,
-            PlogFileEntry   *entry,
-            gboolean        *tmp)
+            PlogFileEntry   *entry)
 {
   const char *suffix = name + SEQ_DIGITS;
   guint64 seq = 0;
@@ -51,15 +50,10 @@ parse_name (const char      *name,
         return FALSE;
       seq = seq * 10 + (name[i] - '0');
     }
-  *tmp = FALSE;
   if (g_str_equal (suffix, ".log"))
     entry->kind = PLOG_SEGMENT_LOG;
   else if (g_str_equal (suffix, ".snap"))
     entry->kind = PLOG_SEGMENT_SNAPSHOT;
-  else if (g_str_equal (suffix, ".log.tmp"))
-    entry->kind = PLOG_SEGMENT_LOG, *tmp = TRUE;
-  else if (g_str_equal (suffix, ".snap.tmp"))
-    entry->kind = PLOG_SEGMENT_SNAPSHOT, *tmp = TRUE;
   else
     return FALSE;
   entry->seq = seq;
@@ -102,23 +96,16 @@ list_files (PlogDirectory  *dir,
   while ((name = g_dir_read_name (gdir)) != NULL)
     {
       PlogFileEntry entry;
-      gboolean tmp;
 
+      /* Every temporary file, ours or not: the directory is libplog's. */
       if (g_str_has_suffix (name, ".tmp"))
         {
           if (tmp_names != NULL)
             g_ptr_array_add (tmp_names, g_strdup (name));
           continue;
         }
-      if (!parse_name (name, &entry, &tmp))
-        continue;
-      if (tmp)
-        {
-          if (tmp_names != NULL)
-            g_ptr_array_add (tmp_names, g_strdup (name));
-          continue;
-        }
-      g_array_append_val (entries, entry);
+      if (parse_name (name, &entry))
+        g_array_append_val (entries, entry);
     }
   g_array_sort (entries, compare_entries);
   return g_steal_pointer (&entries);
