@@ -14,6 +14,8 @@
  * record. The first waiter becomes the leader: it lets the group gather
  * for a few microseconds, writes what is queued, drops the lock and
  * fdatasync()s once for everyone who appended before it (group commit).
+ * The others wait on a word without the lock, so that each dumper the
+ * sync served returns at once instead of queueing for the lock.
  *
  * The syncer thread queues the current buffer every 200 ms, so that a
  * crash of the process loses at most that much in every mode, starts the
@@ -39,6 +41,7 @@
 #include <glib/gstdio.h>
 
 #include "plog-error.h"
+#include "plog-futex-private.h"
 #include "plog-record-private.h"
 #include "plog-segment-private.h"
 #include "plog-writer-private.h"
@@ -91,19 +94,22 @@ struct _PlogWriter
 
   guint64        appended;
   guint64        written;
-  guint64        durable;
+  guint64        durable;        /* also read without the lock */
   gboolean       syncing;        /* a leader syncs the current log without
                                   * the lock: it is not swapped or closed */
   gboolean       rotating;       /* a rotation is under way: one at a time,
                                   * and the writer is not closed meanwhile */
   gboolean       closing;        /* a close is under way: rotations wait,
                                   * dumps fail */
-  guint          session;        /* counts closes: a dumper waiting for
-                                  * durability across one fails */
-  guint          waiters;        /* dumpers waiting for durability */
+  gint           session;        /* (atomic) counts closes: a dumper
+                                  * waiting for durability across one fails */
   guint          cond_waiters;   /* threads in writer_wait() */
+  guint          group;          /* ALWAYS dumps the next sync will serve */
   gboolean       gathering;      /* a leader waits on @append_cond */
   guint          last_group;     /* how many the recent syncs served */
+  gint           state_gen;      /* (atomic) changes with every state
+                                  * above; dumpers wait on it unlocked */
+  gint           gen_waiters;    /* (atomic) threads waiting on @state_gen */
 
   GThread       *drainer;        /* (owned) (nullable) */
   GThread       *syncer;         /* (owned) (nullable) */
@@ -121,10 +127,52 @@ writer_wait (PlogWriter *writer)
 }
 
 static void
-writer_wake (PlogWriter *writer)
+writer_wake_locked_waiters (PlogWriter *writer)
 {
   if (writer->cond_waiters > 0)
     g_cond_broadcast (&writer->cond);
+}
+
+/* Wakes every waiter: those in writer_wait() and the dumpers waiting
+ * for durability without the lock (wait_unlocked()). */
+static void
+writer_wake (PlogWriter *writer)
+{
+  writer_wake_locked_waiters (writer);
+  g_atomic_int_inc (&writer->state_gen);
+  if (g_atomic_int_get (&writer->gen_waiters) > 0)
+    plog_futex_wake_all (&writer->state_gen);
+}
+
+/* Waits for the next writer_wake() without the lock. Returns TRUE with
+ * the lock released when @target became durable in @session meanwhile,
+ * FALSE with the lock held again otherwise. Called with the lock held. */
+static gboolean
+wait_unlocked (PlogWriter *writer,
+               guint64     target,
+               gint        session)
+{
+  gint gen = g_atomic_int_get (&writer->state_gen);
+
+  g_atomic_int_inc (&writer->gen_waiters);
+  g_mutex_unlock (&writer->lock);
+  plog_futex_wait (&writer->state_gen, gen);
+  g_atomic_int_add (&writer->gen_waiters, -1);
+
+  /* A close bumps @session before it sets @durable. */
+  if (__atomic_load_n (&writer->durable, __ATOMIC_ACQUIRE) >= target &&
+      g_atomic_int_get (&writer->session) == session)
+    return TRUE;
+  g_mutex_lock (&writer->lock);
+  return FALSE;
+}
+
+/* @durable is read without the lock by wait_unlocked(). */
+static void
+set_durable_locked (PlogWriter *writer,
+                    guint64     durable)
+{
+  __atomic_store_n (&writer->durable, durable, __ATOMIC_RELEASE);
 }
 
 static gboolean
@@ -212,24 +260,25 @@ write_head_locked (PlogWriter  *writer,
   g_mutex_lock (&writer->lock);
   writer->io_active = FALSE;
 
-  if (ok)
-    {
-      g_queue_pop_head (&writer->full);
-      writer->file_size += b->len;
-      writer->written += b->len;
-      buffer_release_locked (writer, b);
-      g_clear_error (&writer->io_error);
-    }
-  else
+  if (!ok)
     {
       if (!cut)
         writer->broken = TRUE;
       g_clear_error (&writer->io_error);
       writer->io_error = g_error_copy (local_error);
       g_propagate_error (error, local_error);
+      writer_wake (writer);
+      return FALSE;
     }
-  writer_wake (writer);
-  return ok;
+
+  g_queue_pop_head (&writer->full);
+  writer->file_size += b->len;
+  writer->written += b->len;
+  buffer_release_locked (writer, b);
+  g_clear_error (&writer->io_error);
+  /* Nothing that a dumper waits for without the lock has changed. */
+  writer_wake_locked_waiters (writer);
+  return TRUE;
 }
 
 /* Hands everything appended up to @target to the kernel, writing from
@@ -259,12 +308,17 @@ drain_to_locked (PlogWriter  *writer,
 }
 
 /* Waits until @target bytes are durable, syncing as the leader when no
- * one else does. Called and returns with the lock held. */
+ * one else does. Called with the lock held, and returns with it held,
+ * except when @released is given: a dump that another leader's sync
+ * served then returns TRUE at once without it, and sets @released. */
 static gboolean
 wait_durable_locked (PlogWriter  *writer,
                      guint64      target,
+                     gboolean    *released,
                      GError     **error)
 {
+  gint session = writer->session;
+
   while (writer->durable < target)
     {
       gboolean ok;
@@ -282,21 +336,27 @@ wait_durable_locked (PlogWriter  *writer,
        * the closed log may not be durable yet. */
       if (writer->syncing || !writer->installed)
         {
-          writer_wait (writer);
+          if (released == NULL)
+            writer_wait (writer);
+          else if (wait_unlocked (writer, target, session))
+            {
+              *released = TRUE;
+              return TRUE;
+            }
           continue;
         }
 
       writer->syncing = TRUE;
-      /* Gather: wait briefly until as many dumpers as in the largest
-       * recent group have appended, so that one fdatasync() covers them
-       * all. (As many as in the last group would settle on however many
-       * made it back in time.) */
-      if (writer->waiters > 1 || writer->last_group > 1)
+      /* Gather: wait briefly until as many dumps as in the largest recent
+       * group have appended, so that one fdatasync() covers them all. (As
+       * many as in the last group would settle on however many made it
+       * back in time.) */
+      if (writer->last_group > 1)
         {
           gint64 deadline = g_get_monotonic_time () + GATHER_USEC;
 
           writer->gathering = TRUE;
-          while (writer->waiters < writer->last_group &&
+          while (writer->group < writer->last_group &&
                  g_cond_wait_until (&writer->append_cond, &writer->lock, deadline))
             ;
           writer->gathering = FALSE;
@@ -308,7 +368,8 @@ wait_durable_locked (PlogWriter  *writer,
           return FALSE;
         }
       goal = writer->written;
-      group = writer->waiters;
+      group = writer->group;
+      writer->group = 0;
       fd = writer->fd;
       path = g_strdup (writer->path);
       need_dir = !writer->dir_synced;
@@ -321,7 +382,7 @@ wait_durable_locked (PlogWriter  *writer,
       writer->syncing = FALSE;
       if (ok)
         {
-          writer->durable = MAX (writer->durable, goal);
+          set_durable_locked (writer, MAX (writer->durable, goal));
           /* The largest recent group, decaying by one a sync. */
           writer->last_group = MAX (MAX (group, 1), writer->last_group - 1);
           writer->dir_synced = TRUE;
@@ -413,7 +474,7 @@ syncer_thread (gpointer data)
           last_sync = now;
           /* Errors are reported by the next dump, flush or stop. */
           if (writer->durable < writer->appended)
-            wait_durable_locked (writer, writer->appended, NULL);
+            wait_durable_locked (writer, writer->appended, NULL, NULL);
         }
     }
   g_mutex_unlock (&writer->lock);
@@ -557,7 +618,7 @@ plog_writer_open (PlogWriter  *writer,
   writer->writeback = 0;
   g_clear_error (&writer->io_error);
   writer->appended = writer->written;
-  writer->durable = writer->written;
+  set_durable_locked (writer, writer->written);
   writer->quit = FALSE;
   g_mutex_unlock (&writer->lock);
 
@@ -674,13 +735,15 @@ plog_writer_append (PlogWriter  *writer,
         seal_locked (writer, TRUE);
       if (writer->sync_mode == PLOG_SYNC_MODE_ALWAYS)
         {
-          guint session = writer->session;
+          gint session = writer->session;
+          gboolean released = FALSE;
 
-          writer->waiters++;
-          if (writer->gathering)
+          /* Wake the gathering leader once, when the group is complete. */
+          if (++writer->group == writer->last_group && writer->gathering)
             g_cond_signal (&writer->append_cond);
-          ok = wait_durable_locked (writer, writer->appended, error);
-          writer->waiters--;
+          ok = wait_durable_locked (writer, writer->appended, &released, error);
+          if (released)
+            return TRUE;
           /* A forced close dropped what it could not write: an op of a
            * session that ended is not known to be durable. */
           if (ok && writer->session != session)
@@ -699,7 +762,7 @@ plog_writer_flush (PlogWriter  *writer,
 
   g_mutex_lock (&writer->lock);
   if (writer->open)
-    ok = wait_durable_locked (writer, writer->appended, error);
+    ok = wait_durable_locked (writer, writer->appended, NULL, error);
   g_mutex_unlock (&writer->lock);
   return ok;
 }
@@ -861,7 +924,7 @@ plog_writer_close (PlogWriter  *writer,
       /* The lock is dropped while syncing: keep rotations out. */
       writer->closing = TRUE;
       /* A broken log is closed all the same: nothing can be saved. */
-      ok = wait_durable_locked (writer, writer->appended, error);
+      ok = wait_durable_locked (writer, writer->appended, NULL, error);
       if (ok || force || writer->broken)
         {
           GError **close_error = ok ? error : NULL;
@@ -875,8 +938,8 @@ plog_writer_close (PlogWriter  *writer,
           drop_buffers_locked (writer);
           g_clear_error (&writer->io_error);
           writer->appended = writer->written;
-          writer->durable = writer->written;
-          writer->session++;
+          g_atomic_int_inc (&writer->session);
+          set_durable_locked (writer, writer->written);
         }
       writer->closing = FALSE;
       writer_wake (writer);

@@ -1148,11 +1148,44 @@ write_all (int           fd,
   return TRUE;
 }
 
+#define SIGKILL_THREADS 4
+
+/* A thread of the threaded child: dumps the numbered ops of its own
+ * residue modulo SIGKILL_THREADS, in order, writing the number of each to
+ * stdout once its dump has returned (a write of 4 bytes to a pipe is
+ * atomic). */
+static gpointer
+sigkill_child_thread (gpointer data)
+{
+  PlogLogger *logger = PLOG_LOGGER (g_object_get_data (data, "logger"));
+  guint32 first = GPOINTER_TO_UINT (g_object_get_data (data, "first"));
+
+  g_object_unref (data);
+  for (guint32 n = first; n < 10000000; n += SIGKILL_THREADS)
+    {
+      g_autoptr(PlogOp) op = numbered_op (n);
+      g_autoptr(GError) error = NULL;
+      guint8 ack[4] = { n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >> 24) & 0xff };
+
+      if (!plog_logger_dump (logger, op, &error))
+        {
+          g_printerr ("child: op %u: %s\n", n, error->message);
+          _exit (4);
+        }
+      if (write (STDOUT_FILENO, ack, sizeof ack) != sizeof ack)
+        _exit (5);
+    }
+  _exit (6);
+}
+
 /* The child: records in @dir and dumps numbered ops with ALWAYS, writing
- * the number of each op to stdout once its dump has returned. */
+ * the number of each op to stdout once its dump has returned; from
+ * SIGKILL_THREADS threads at once when @threaded, so that group commits
+ * serve several dumps with one sync. */
 static int
 sigkill_child (const char *dir,
-               const char *max_size)
+               const char *max_size,
+               gboolean    threaded)
 {
   g_autoptr(GError) error = NULL;
   PlogLogger *logger = plog_logger_new (dir, &error);
@@ -1168,6 +1201,19 @@ sigkill_child (const char *dir,
     {
       g_printerr ("child: %s\n", error->message);
       return 3;
+    }
+  if (threaded)
+    {
+      for (guint i = 0; i < SIGKILL_THREADS; i++)
+        {
+          GObject *data = g_object_new (G_TYPE_OBJECT, NULL);
+
+          g_object_set_data (data, "logger", logger);
+          g_object_set_data (data, "first", GUINT_TO_POINTER (i));
+          g_thread_unref (g_thread_new ("dumper", sigkill_child_thread, data));
+        }
+      for (;;)
+        g_usleep (G_USEC_PER_SEC);
     }
   for (guint32 n = 0; n < 10000000; n++)
     {
@@ -1249,9 +1295,42 @@ check_numbered_prefix (GPtrArray *ops,
   g_assert_cmpint ((gint64) ops->len, >=, last_ack + 1);
 }
 
+/* Every replayed op is a numbered op, each at most once; of every
+ * thread's ops (their numbers modulo SIGKILL_THREADS) those replayed
+ * form a prefix of what it dumped, and every op in @acks is replayed. */
 static void
-test_sigkill (void)
+check_threaded_replay (GPtrArray *ops,
+                       GArray    *acks)
 {
+  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+  guint32 per_thread[SIGKILL_THREADS] = { 0 };
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      gint64 n = op_number (g_ptr_array_index (ops, i));
+
+      g_assert_cmpint (n, >=, 0);
+      g_assert_false (g_hash_table_contains (seen, GUINT_TO_POINTER ((guint) n + 1)));
+      g_hash_table_add (seen, GUINT_TO_POINTER ((guint) n + 1));
+      per_thread[n % SIGKILL_THREADS]++;
+    }
+  for (guint t = 0; t < SIGKILL_THREADS; t++)
+    for (guint32 i = 0; i < per_thread[t]; i++)
+      g_assert_true (g_hash_table_contains (seen, GUINT_TO_POINTER (t + i * SIGKILL_THREADS + 1)));
+  for (guint i = 0; i < acks->len; i++)
+    {
+      guint32 ack = g_array_index (acks, guint32, i);
+
+      if (!g_hash_table_contains (seen, GUINT_TO_POINTER (ack + 1)))
+        g_test_message ("op %u was acknowledged but is not replayed", ack);
+      g_assert_true (g_hash_table_contains (seen, GUINT_TO_POINTER (ack + 1)));
+    }
+}
+
+static void
+test_sigkill (gconstpointer data)
+{
+  gboolean threaded = GPOINTER_TO_INT (data);
   g_autoptr(GError) error = NULL;
   g_autofree char *exe = g_file_read_link ("/proc/self/exe", &error);
 
@@ -1260,7 +1339,8 @@ test_sigkill (void)
     {
       g_autofree char *dir = plog_test_make_tmpdir ();
       gboolean compacting = round % 2 == 1;
-      const char *argv[] = { exe, SIGKILL_CHILD_ARG, dir, compacting ? "8192" : "0", NULL };
+      const char *argv[] = { exe, SIGKILL_CHILD_ARG, dir, compacting ? "8192" : "0",
+                             threaded ? "threads" : "one", NULL };
       g_autoptr(GArray) acks = g_array_new (FALSE, FALSE, sizeof (guint32));
       g_autoptr(GString) pending = g_string_new (NULL);
       g_autoptr(GPtrArray) got = NULL;
@@ -1290,14 +1370,20 @@ test_sigkill (void)
       g_spawn_close_pid (pid);
       g_close (out_fd, NULL);
 
-      for (guint i = 0; i < acks->len; i++)
-        g_assert_cmpuint (g_array_index (acks, guint32, i), ==, i);
-      last_ack = (gint64) acks->len - 1;
-
       logger = open_logger (dir, PLOG_SYNC_MODE_ALWAYS);
       got = replay_ok (logger);
       g_test_message ("round %u (%s): %u acknowledged, %u replayed", round,
                       compacting ? "compacting" : "one log", acks->len, got->len);
+      if (threaded)
+        {
+          check_threaded_replay (got, acks);
+          free_logger (logger);
+          plog_test_rm_rf (dir);
+          continue;
+        }
+      for (guint i = 0; i < acks->len; i++)
+        g_assert_cmpuint (g_array_index (acks, guint32, i), ==, i);
+      last_ack = (gint64) acks->len - 1;
       check_numbered_prefix (got, last_ack, !compacting);
 
       /* and it goes on from there */
@@ -1986,8 +2072,8 @@ int
 main (int   argc,
       char *argv[])
 {
-  if (argc == 4 && strcmp (argv[1], SIGKILL_CHILD_ARG) == 0)
-    return sigkill_child (argv[2], argv[3]);
+  if (argc == 5 && strcmp (argv[1], SIGKILL_CHILD_ARG) == 0)
+    return sigkill_child (argv[2], argv[3], strcmp (argv[4], "threads") == 0);
 
   /* No G_TEST_OPTION_ISOLATE_DIRS: these tests use no XDG directory, and
    * GLib 2.74 leaks the strings g_set_user_dirs () sets for every test,
@@ -2020,7 +2106,8 @@ main (int   argc,
   g_test_add_data_func ("/durability/old-log/truncated", GINT_TO_POINTER (OLD_LOG_TRUNCATED), test_damaged_old_log);
   g_test_add_data_func ("/durability/old-log/zero-tail", GINT_TO_POINTER (OLD_LOG_ZERO_TAIL), test_damaged_old_log);
   g_test_add_data_func ("/durability/old-log/length-past-end", GINT_TO_POINTER (OLD_LOG_LENGTH_PAST_END), test_damaged_old_log);
-  g_test_add_func ("/durability/sigkill", test_sigkill);
+  g_test_add_data_func ("/durability/sigkill", GINT_TO_POINTER (FALSE), test_sigkill);
+  g_test_add_data_func ("/durability/sigkill/threads", GINT_TO_POINTER (TRUE), test_sigkill);
   g_test_add_data_func ("/durability/full-disk/rlimit/none", GINT_TO_POINTER (PLOG_SYNC_MODE_NONE), test_full_disk_rlimit);
   g_test_add_data_func ("/durability/full-disk/rlimit/periodic", GINT_TO_POINTER (PLOG_SYNC_MODE_PERIODIC), test_full_disk_rlimit);
   g_test_add_data_func ("/durability/full-disk/rlimit/always", GINT_TO_POINTER (PLOG_SYNC_MODE_ALWAYS), test_full_disk_rlimit);
