@@ -47,6 +47,8 @@ struct _PlogCompactor
   gboolean                 running;
   gboolean                 quit;
   gint64                   retry_after;  /* no automatic run before */
+  guint                    progress;     /* bumped when a run rotates the
+                                          * log, and when it ends */
   int                      auto_requested;  /* (atomic) */
 };
 
@@ -183,14 +185,19 @@ compact_locked (PlogCompactor  *compactor,
   const guint8 *record;
   gsize record_size;
   GError *local_error = NULL;
-  gboolean rotated = FALSE;
+  gboolean rotated = FALSE, ok;
   Batch batch = { .n = 0 };
   guint64 seq;
   gint64 start = g_get_monotonic_time (), rotated_at, merged_at;
 
   /* Rotate, so that every log below the new snapshot is closed. */
   seq = plog_directory_alloc_seq (compactor->dir, 2);
-  if (!plog_writer_rotate (compactor->writer, seq + 1, &rotated, error))
+  ok = plog_writer_rotate (compactor->writer, seq + 1, &rotated, error);
+  g_mutex_lock (&compactor->lock);
+  compactor->progress++;
+  g_cond_broadcast (&compactor->cond);
+  g_mutex_unlock (&compactor->lock);
+  if (!ok)
     return FALSE;
   rotated_at = g_get_monotonic_time ();
 
@@ -353,6 +360,8 @@ compactor_thread (gpointer data)
       g_mutex_lock (&compactor->lock);
       if (!ok && automatic)
         compactor->retry_after = g_get_monotonic_time () + RETRY_USEC;
+      compactor->progress++;
+      g_cond_broadcast (&compactor->cond);
     }
   compactor->running = FALSE;
   g_cond_broadcast (&compactor->cond);
@@ -443,6 +452,18 @@ plog_compactor_request_auto (PlogCompactor *compactor)
       g_atomic_int_set (&compactor->auto_requested, TRUE);
       wake_locked (compactor);
     }
+  g_mutex_unlock (&compactor->lock);
+}
+
+void
+plog_compactor_throttle (PlogCompactor *compactor)
+{
+  guint progress;
+
+  g_mutex_lock (&compactor->lock);
+  progress = compactor->progress;
+  while (compactor->running && !compactor->quit && compactor->progress == progress)
+    g_cond_wait (&compactor->cond, &compactor->lock);
   g_mutex_unlock (&compactor->lock);
 }
 

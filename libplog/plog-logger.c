@@ -19,6 +19,9 @@
 
 /* More files than this in the replay set at record() start a compaction. */
 #define MAX_REPLAY_FILES 16
+/* Dumps wait for compaction once the current log is this many times
+ * max-size (see plog_logger_dump()). */
+#define STALL_FACTOR     4
 
 /**
  * PlogLogger:
@@ -314,7 +317,9 @@ plog_logger_class_init (PlogLoggerClass *klass)
    * PlogLogger:max-size: (getter get_max_size) (setter limit)
    *
    * The size in bytes past which the current log is merged into a new
-   * snapshot in the background, or 0 for no limit.
+   * snapshot in the background, or 0 for no limit. At four times this
+   * size, while a compaction runs, dumps wait for it (see
+   * [method@Plog.Logger.dump]).
    *
    * Since: 1.0
    */
@@ -675,6 +680,13 @@ plog_logger_get_recording (PlogLogger *self)
  * disk. When the log passes [property@Plog.Logger:max-size], a
  * compaction starts in the background.
  *
+ * A dumper that outruns compaction for long (the log reaches four times
+ * [property@Plog.Logger:max-size] while a compaction still runs) waits
+ * here until that compaction rotates the log or ends, so that the
+ * directory stays bounded by max-size and the live set however long the
+ * stream lasts; a program that dumps at a rate its disk and processor
+ * can merge never waits.
+ *
  * May be called from any thread.
  *
  * Returns: `TRUE` on success; `FALSE` with [error@Plog.Error.NOT_RECORDING]
@@ -700,7 +712,15 @@ plog_logger_dump (PlogLogger  *self,
     return FALSE;
   max_size = __atomic_load_n (&self->max_size, __ATOMIC_RELAXED);
   if (max_size > 0 && log_size > max_size)
-    plog_compactor_request_auto (self->compactor);
+    {
+      plog_compactor_request_auto (self->compactor);
+      /* Backpressure: a dumper that outruns compaction waits for it once
+       * the current log is STALL_FACTOR times over the limit, so that the
+       * directory stays bounded by max-size and the live set, not by how
+       * long the dumping lasts. */
+      if (log_size / STALL_FACTOR > max_size)
+        plog_compactor_throttle (self->compactor);
+    }
   return TRUE;
 }
 

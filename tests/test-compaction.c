@@ -1274,6 +1274,92 @@ test_bounded (void)
   harness_clear (&h);
 }
 
+/* The size of the largest log in @dir. */
+static gint64
+largest_log (const char *dir)
+{
+  g_autoptr(GPtrArray) logs = plog_test_list_files (dir, ".log");
+  gint64 largest = 0;
+
+  for (guint i = 0; i < logs->len; i++)
+    {
+      GStatBuf st;
+
+      /* A compaction may remove it meanwhile. */
+      if (g_stat (logs->pdata[i], &st) == 0)
+        largest = MAX (largest, (gint64) st.st_size);
+    }
+  return largest;
+}
+
+static PlogOp *
+outrun_op (const char *prefix,
+           guint       n)
+{
+  g_autofree char *key = g_strdup_printf ("%s-%05u", prefix, n);
+  g_autoptr(GBytes) key_bytes = plog_test_bytes (key);
+  g_autofree guint8 *value = g_malloc (512);
+
+  memset (value, 'a' + n % 26, 512);
+  {
+    g_autoptr(GBytes) value_bytes = g_bytes_new (value, 512);
+
+    return plog_op_new_put (key_bytes, value_bytes, n);
+  }
+}
+
+/* A dumper that outruns compaction by far (a live set of 8 MiB that
+ * every compaction rewrites, against a max-size of 32 KiB) waits for it
+ * once the current log is four times max-size: no log grows past that,
+ * however long the stream lasts, and nothing is lost. */
+static void
+test_outrun (void)
+{
+  const gint64 max_size = 32768;
+  const guint n_live = 16384, n_hot = 100;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  gint64 largest = 0, deadline;
+  Harness h;
+  guint n;
+
+  harness_init (&h);
+  harness_open (&h, 0, PLOG_SYNC_MODE_NONE);
+  harness_record (&h);
+  for (guint i = 0; i < n_live; i++)
+    {
+      g_autoptr(PlogOp) op = outrun_op ("live", i);
+
+      g_assert_true (plog_logger_dump (h.logger, op, &error));
+    }
+  /* The live set goes into a snapshot; the stream starts a fresh log. */
+  harness_compact (&h);
+
+  plog_logger_limit (h.logger, max_size);
+  deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+  for (n = 0; n < 200000 && g_get_monotonic_time () < deadline; n++)
+    {
+      g_autoptr(PlogOp) op = outrun_op ("hot", n % n_hot);
+
+      g_assert_true (plog_logger_dump (h.logger, op, &error));
+      g_assert_no_error (error);
+      if (n % 32 == 0)
+        largest = MAX (largest, largest_log (h.dir));
+    }
+  g_test_message ("%u ops dumped; the largest log seen: %" G_GINT64_FORMAT " bytes", n, largest);
+  /* Four times max-size, and the op that passed it. */
+  g_assert_cmpint (largest, <=, 4 * max_size + 1024);
+  /* ... while the stream passed max-size many times over. */
+  g_assert_cmpuint ((guint64) n * 530, >, 16 * max_size);
+
+  harness_stop (&h);
+  drain_main_context ();
+  ops = plog_test_replay_all (h.logger, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ops->len, ==, n_live + MIN (n, n_hot));
+  harness_clear (&h);
+}
+
 static void
 assert_ops_equal (PlogOp     *expected,
                   PlogOp     *got,
@@ -1504,6 +1590,7 @@ main (int   argc,
   g_test_add_data_func ("/compaction/cursor-pinned/stopped", GINT_TO_POINTER (FALSE), test_cursor_pinned);
   g_test_add_func ("/compaction/threads/four", test_threads);
   g_test_add_func ("/compaction/bounded/long-stream", test_bounded);
+  g_test_add_func ("/compaction/bounded/outrun", test_outrun);
 
   return g_test_run ();
 }
