@@ -126,8 +126,9 @@ writer_wait (PlogWriter *writer)
   writer->cond_waiters--;
 }
 
+/* Wakes the threads in writer_wait() only. */
 static void
-writer_wake_locked_waiters (PlogWriter *writer)
+writer_wake_cond (PlogWriter *writer)
 {
   if (writer->cond_waiters > 0)
     g_cond_broadcast (&writer->cond);
@@ -138,7 +139,7 @@ writer_wake_locked_waiters (PlogWriter *writer)
 static void
 writer_wake (PlogWriter *writer)
 {
-  writer_wake_locked_waiters (writer);
+  writer_wake_cond (writer);
   g_atomic_int_inc (&writer->state_gen);
   if (g_atomic_int_get (&writer->gen_waiters) > 0)
     plog_futex_wake_all (&writer->state_gen);
@@ -277,7 +278,7 @@ write_head_locked (PlogWriter  *writer,
   buffer_release_locked (writer, b);
   g_clear_error (&writer->io_error);
   /* Nothing that a dumper waits for without the lock has changed. */
-  writer_wake_locked_waiters (writer);
+  writer_wake_cond (writer);
   return TRUE;
 }
 
@@ -309,8 +310,10 @@ drain_to_locked (PlogWriter  *writer,
 
 /* Waits until @target bytes are durable, syncing as the leader when no
  * one else does. Called with the lock held, and returns with it held,
- * except when @released is given: a dump that another leader's sync
- * served then returns TRUE at once without it, and sets @released. */
+ * except when @released is given, for a dump: a dump that another
+ * leader's sync served then returns TRUE at once without it, and sets
+ * @released; and a dump whose session a forced close ended meanwhile
+ * fails, since that close dropped what it could not write. */
 static gboolean
 wait_durable_locked (PlogWriter  *writer,
                      guint64      target,
@@ -393,6 +396,8 @@ wait_durable_locked (PlogWriter  *writer,
       if (!ok)
         return FALSE;
     }
+  if (released != NULL && writer->session != session)
+    return not_recording (writer, error);
   return TRUE;
 }
 
@@ -735,7 +740,6 @@ plog_writer_append (PlogWriter  *writer,
         seal_locked (writer, TRUE);
       if (writer->sync_mode == PLOG_SYNC_MODE_ALWAYS)
         {
-          gint session = writer->session;
           gboolean released = FALSE;
 
           /* Wake the gathering leader once, when the group is complete. */
@@ -744,10 +748,6 @@ plog_writer_append (PlogWriter  *writer,
           ok = wait_durable_locked (writer, writer->appended, &released, error);
           if (released)
             return TRUE;
-          /* A forced close dropped what it could not write: an op of a
-           * session that ended is not known to be durable. */
-          if (ok && writer->session != session)
-            ok = not_recording (writer, error);
         }
     }
   g_mutex_unlock (&writer->lock);
