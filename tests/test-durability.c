@@ -593,6 +593,20 @@ more_ops (guint32 first,
   return ops;
 }
 
+/* Dumps the numbered ops @first to @end, @end excluded. */
+static void
+dump_numbered (PlogLogger *logger,
+               guint32     first,
+               guint32     end)
+{
+  for (guint32 i = first; i < end; i++)
+    {
+      g_autoptr(PlogOp) op = numbered_op (i);
+
+      dump_ok (logger, op);
+    }
+}
+
 /* The copy @dir has a tail to cut in its newest log: replay ends quietly
  * after @n_good ops; `record` cuts the newest log back to @good_size;
  * later dumps replay after the good ops. */
@@ -950,19 +964,9 @@ test_damaged_snapshot (gconstpointer data)
     op = plog_op_new_configure (NULL, c, 42);
     dump_ok (logger, op);
   }
-  for (guint32 i = 0; i < 40; i++)
-    {
-      g_autoptr(PlogOp) op = numbered_op (i);
-
-      dump_ok (logger, op);
-    }
+  dump_numbered (logger, 0, 40);
   compact_ok (logger);
-  for (guint32 i = 40; i < 45; i++)
-    {
-      g_autoptr(PlogOp) op = numbered_op (i);
-
-      dump_ok (logger, op);
-    }
+  dump_numbered (logger, 40, 45);
   stop_ok (logger);
   free_logger (logger);
 
@@ -1150,42 +1154,49 @@ write_all (int           fd,
 
 #define SIGKILL_THREADS 4
 
-/* A thread of the threaded child: dumps the numbered ops of its own
- * residue modulo SIGKILL_THREADS, in order, writing the number of each to
- * stdout once its dump has returned (a write of 4 bytes to a pipe is
- * atomic). */
+/* A dumping thread of the child, and the numbers it dumps: @first,
+ * @first + @step, and so on. */
+typedef struct
+{
+  PlogLogger *logger;
+  guint32     first;
+  guint32     step;
+} SigkillDumper;
+
+/* Dumps its numbered ops in order, writing the number of each to stdout
+ * once its dump has returned (4 bytes: one write(2), which a pipe keeps
+ * whole even when several threads write). Ends the child on a failure. */
 static gpointer
 sigkill_child_thread (gpointer data)
 {
-  PlogLogger *logger = PLOG_LOGGER (g_object_get_data (data, "logger"));
-  guint32 first = GPOINTER_TO_UINT (g_object_get_data (data, "first"));
+  SigkillDumper d = *(SigkillDumper *) data;
 
-  g_object_unref (data);
-  for (guint32 n = first; n < 10000000; n += SIGKILL_THREADS)
+  g_free (data);
+  for (guint32 n = d.first; n < 10000000; n += d.step)
     {
       g_autoptr(PlogOp) op = numbered_op (n);
       g_autoptr(GError) error = NULL;
       guint8 ack[4] = { n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >> 24) & 0xff };
 
-      if (!plog_logger_dump (logger, op, &error))
+      if (!plog_logger_dump (d.logger, op, &error))
         {
           g_printerr ("child: op %u: %s\n", n, error->message);
           _exit (4);
         }
-      if (write (STDOUT_FILENO, ack, sizeof ack) != sizeof ack)
+      if (!write_all (STDOUT_FILENO, ack, sizeof ack))
         _exit (5);
     }
   _exit (6);
 }
 
-/* The child: records in @dir and dumps numbered ops with ALWAYS, writing
- * the number of each op to stdout once its dump has returned; from
- * SIGKILL_THREADS threads at once when @threaded, so that group commits
- * serve several dumps with one sync. */
+/* The child: records in @dir and dumps numbered ops with ALWAYS from
+ * @n_threads threads (with several, group commits serve several dumps
+ * with one sync), while its main thread runs the main context, where
+ * the logger emits `compacted`. */
 static int
 sigkill_child (const char *dir,
                const char *max_size,
-               gboolean    threaded)
+               guint       n_threads)
 {
   g_autoptr(GError) error = NULL;
   PlogLogger *logger = plog_logger_new (dir, &error);
@@ -1202,35 +1213,15 @@ sigkill_child (const char *dir,
       g_printerr ("child: %s\n", error->message);
       return 3;
     }
-  if (threaded)
+  for (guint i = 0; i < n_threads; i++)
     {
-      for (guint i = 0; i < SIGKILL_THREADS; i++)
-        {
-          GObject *data = g_object_new (G_TYPE_OBJECT, NULL);
+      SigkillDumper *d = g_new (SigkillDumper, 1);
 
-          g_object_set_data (data, "logger", logger);
-          g_object_set_data (data, "first", GUINT_TO_POINTER (i));
-          g_thread_unref (g_thread_new ("dumper", sigkill_child_thread, data));
-        }
-      for (;;)
-        g_usleep (G_USEC_PER_SEC);
+      *d = (SigkillDumper) { logger, i, n_threads };
+      g_thread_unref (g_thread_new ("dumper", sigkill_child_thread, d));
     }
-  for (guint32 n = 0; n < 10000000; n++)
-    {
-      g_autoptr(PlogOp) op = numbered_op (n);
-      guint8 ack[4] = { n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >> 24) & 0xff };
-
-      if (!plog_logger_dump (logger, op, &error))
-        {
-          g_printerr ("child: op %u: %s\n", n, error->message);
-          return 4;
-        }
-      if (!write_all (STDOUT_FILENO, ack, sizeof ack))
-        return 5;
-      if (n % 32 == 0)
-        drain_main_context ();
-    }
-  return 6;
+  for (;;)
+    g_main_context_iteration (NULL, TRUE);
 }
 
 static gboolean
@@ -1330,7 +1321,8 @@ check_threaded_replay (GPtrArray *ops,
 static void
 test_sigkill (gconstpointer data)
 {
-  gboolean threaded = GPOINTER_TO_INT (data);
+  guint n_threads = GPOINTER_TO_UINT (data);
+  g_autofree char *threads_arg = g_strdup_printf ("%u", n_threads);
   g_autoptr(GError) error = NULL;
   g_autofree char *exe = g_file_read_link ("/proc/self/exe", &error);
 
@@ -1340,11 +1332,10 @@ test_sigkill (gconstpointer data)
       g_autofree char *dir = plog_test_make_tmpdir ();
       gboolean compacting = round % 2 == 1;
       const char *argv[] = { exe, SIGKILL_CHILD_ARG, dir, compacting ? "8192" : "0",
-                             threaded ? "threads" : "one", NULL };
+                             threads_arg, NULL };
       g_autoptr(GArray) acks = g_array_new (FALSE, FALSE, sizeof (guint32));
       g_autoptr(GString) pending = g_string_new (NULL);
       g_autoptr(GPtrArray) got = NULL;
-      g_autoptr(GPtrArray) more = NULL;
       guint target = g_test_rand_int_range (150, 450);
       PlogLogger *logger;
       GPid pid;
@@ -1374,30 +1365,26 @@ test_sigkill (gconstpointer data)
       got = replay_ok (logger);
       g_test_message ("round %u (%s): %u acknowledged, %u replayed", round,
                       compacting ? "compacting" : "one log", acks->len, got->len);
-      if (threaded)
+      if (n_threads > 1)
+        check_threaded_replay (got, acks);
+      else
         {
-          check_threaded_replay (got, acks);
-          free_logger (logger);
-          plog_test_rm_rf (dir);
-          continue;
+          for (guint i = 0; i < acks->len; i++)
+            g_assert_cmpuint (g_array_index (acks, guint32, i), ==, i);
+          last_ack = (gint64) acks->len - 1;
+          check_numbered_prefix (got, last_ack, !compacting);
+
+          /* and it goes on from there */
+          record_ok (logger);
+          dump_numbered (logger, got->len, got->len + 3);
+          stop_ok (logger);
+          {
+            g_autoptr(GPtrArray) all = replay_ok (logger);
+
+            check_numbered_prefix (all, got->len + 2, !compacting);
+            g_assert_cmpuint (all->len, ==, got->len + 3);
+          }
         }
-      for (guint i = 0; i < acks->len; i++)
-        g_assert_cmpuint (g_array_index (acks, guint32, i), ==, i);
-      last_ack = (gint64) acks->len - 1;
-      check_numbered_prefix (got, last_ack, !compacting);
-
-      /* and it goes on from there */
-      record_ok (logger);
-      more = more_ops (got->len, 3);
-      for (guint i = 0; i < more->len; i++)
-        dump_ok (logger, g_ptr_array_index (more, i));
-      stop_ok (logger);
-      {
-        g_autoptr(GPtrArray) all = replay_ok (logger);
-
-        check_numbered_prefix (all, got->len + 2, !compacting);
-        g_assert_cmpuint (all->len, ==, got->len + 3);
-      }
       free_logger (logger);
       plog_test_rm_rf (dir);
     }
@@ -1770,19 +1757,9 @@ test_modes (void)
       logger = open_logger (dir, PLOG_SYNC_MODE_PERIODIC);
       assert_mode (dir, 0700);
       record_ok (logger);
-      for (guint32 i = 0; i < 50; i++)
-        {
-          g_autoptr(PlogOp) op = numbered_op (i);
-
-          dump_ok (logger, op);
-        }
+      dump_numbered (logger, 0, 50);
       compact_ok (logger);
-      for (guint32 i = 50; i < 60; i++)
-        {
-          g_autoptr(PlogOp) op = numbered_op (i);
-
-          dump_ok (logger, op);
-        }
+      dump_numbered (logger, 50, 60);
       flush_ok (logger);
       assert_private_files (dir);
       {
@@ -1946,12 +1923,7 @@ test_leftovers (void)
   /* a snapshot of other ops, from another directory */
   logger = open_logger (other, PLOG_SYNC_MODE_NONE);
   record_ok (logger);
-  for (guint32 i = 500; i < 520; i++)
-    {
-      g_autoptr(PlogOp) op = numbered_op (i);
-
-      dump_ok (logger, op);
-    }
+  dump_numbered (logger, 500, 520);
   stop_ok (logger);
   compact_ok (logger);
   free_logger (logger);
@@ -1963,12 +1935,7 @@ test_leftovers (void)
 
   logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
   record_ok (logger);
-  for (guint32 i = 0; i < 30; i++)
-    {
-      g_autoptr(PlogOp) op = numbered_op (i);
-
-      dump_ok (logger, op);
-    }
+  dump_numbered (logger, 0, 30);
   compact_ok (logger);
   for (guint32 i = 30; i < 40; i++)
     {
@@ -2073,7 +2040,7 @@ main (int   argc,
       char *argv[])
 {
   if (argc == 5 && strcmp (argv[1], SIGKILL_CHILD_ARG) == 0)
-    return sigkill_child (argv[2], argv[3], strcmp (argv[4], "threads") == 0);
+    return sigkill_child (argv[2], argv[3], (guint) g_ascii_strtoull (argv[4], NULL, 10));
 
   /* No G_TEST_OPTION_ISOLATE_DIRS: these tests use no XDG directory, and
    * GLib 2.74 leaks the strings g_set_user_dirs () sets for every test,
@@ -2106,8 +2073,8 @@ main (int   argc,
   g_test_add_data_func ("/durability/old-log/truncated", GINT_TO_POINTER (OLD_LOG_TRUNCATED), test_damaged_old_log);
   g_test_add_data_func ("/durability/old-log/zero-tail", GINT_TO_POINTER (OLD_LOG_ZERO_TAIL), test_damaged_old_log);
   g_test_add_data_func ("/durability/old-log/length-past-end", GINT_TO_POINTER (OLD_LOG_LENGTH_PAST_END), test_damaged_old_log);
-  g_test_add_data_func ("/durability/sigkill", GINT_TO_POINTER (FALSE), test_sigkill);
-  g_test_add_data_func ("/durability/sigkill/threads", GINT_TO_POINTER (TRUE), test_sigkill);
+  g_test_add_data_func ("/durability/sigkill", GUINT_TO_POINTER (1), test_sigkill);
+  g_test_add_data_func ("/durability/sigkill/threads", GUINT_TO_POINTER (SIGKILL_THREADS), test_sigkill);
   g_test_add_data_func ("/durability/full-disk/rlimit/none", GINT_TO_POINTER (PLOG_SYNC_MODE_NONE), test_full_disk_rlimit);
   g_test_add_data_func ("/durability/full-disk/rlimit/periodic", GINT_TO_POINTER (PLOG_SYNC_MODE_PERIODIC), test_full_disk_rlimit);
   g_test_add_data_func ("/durability/full-disk/rlimit/always", GINT_TO_POINTER (PLOG_SYNC_MODE_ALWAYS), test_full_disk_rlimit);
