@@ -1298,14 +1298,9 @@ outrun_op (const char *prefix,
 {
   g_autofree char *key = g_strdup_printf ("%s-%05u", prefix, n);
   g_autoptr(GBytes) key_bytes = plog_test_bytes (key);
-  g_autofree guint8 *value = g_malloc (512);
+  g_autoptr(GBytes) value_bytes = g_bytes_new_take (memset (g_malloc (512), 'a' + n % 26, 512), 512);
 
-  memset (value, 'a' + n % 26, 512);
-  {
-    g_autoptr(GBytes) value_bytes = g_bytes_new (value, 512);
-
-    return plog_op_new_put (key_bytes, value_bytes, n);
-  }
+  return plog_op_new_put (key_bytes, value_bytes, n);
 }
 
 /* A dumper that outruns compaction by far (a live set of 8 MiB that
