@@ -176,6 +176,16 @@ replay (PlogLogger *logger)
   return ops;
 }
 
+/* @logger replays exactly @expected. */
+static void
+assert_replays (PlogLogger *logger,
+                GPtrArray  *expected)
+{
+  g_autoptr(GPtrArray) got = replay (logger);
+
+  assert_ops_equal (got, expected);
+}
+
 static GPtrArray *
 read_cursor (PlogCursor *cursor)
 {
@@ -846,11 +856,7 @@ test_lock_same_process (Fixture       *f,
   /* Once the holder is gone the directory is free. */
   close_logger (&f->logger);
   f->logger = open_logger (f->path);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
 }
 
 /* A child process must get PLOG_ERROR_LOCKED while the parent holds the
@@ -1073,11 +1079,7 @@ test_property_sync_mode (Fixture       *f,
   stop (f->logger);
 
   fixture_reopen (f);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1102,11 +1104,7 @@ test_record_twice (Fixture       *f,
   stop (f->logger);
 
   fixture_reopen (f);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
 }
 
 static void
@@ -1129,11 +1127,7 @@ test_record_after_stop (Fixture       *f,
   dump_take (f->logger, ops, op_put ("b", "2", 3));
   stop (f->logger);
 
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
 
   /* and across a reopen, recording again in the new logger */
   fixture_reopen (f);
@@ -1141,11 +1135,7 @@ test_record_after_stop (Fixture       *f,
   dump_take (f->logger, ops, op_put ("c", "3", 4));
   stop (f->logger);
   fixture_reopen (f);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
 }
 
 static void
@@ -1224,11 +1214,7 @@ test_flush (Fixture       *f,
   g_assert_no_error (error);
 
   fixture_reopen (f);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
 }
 
 static GPtrArray *
@@ -1365,11 +1351,7 @@ test_round_trip_large_value (Fixture       *f,
   dump_take (f->logger, ops, op_put ("after", "2", 3));
   stop (f->logger);
   fixture_reopen (f);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
 }
 
 /* An op whose record would exceed PLOG_OP_MAX_SIZE is refused and loses
@@ -1399,11 +1381,7 @@ test_dump_too_large (Fixture       *f,
   stop (f->logger);
 
   fixture_reopen (f);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
 }
 
 static gpointer
@@ -1429,11 +1407,7 @@ test_dump_other_thread (Fixture       *f,
   stop (f->logger);
 
   fixture_reopen (f);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
 }
 
 static void
@@ -1447,11 +1421,7 @@ test_unref_recording (Fixture       *f,
   dump_all (f->logger, ops);
   /* no stop: the last unref stops cleanly and frees the lock */
   fixture_reopen (f);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
   record (f->logger);
   stop (f->logger);
 }
@@ -1582,30 +1552,18 @@ test_play_while_recording (Fixture       *f,
   dump_take (f->logger, ops, op_put ("a", "1", 1));
   dump_take (f->logger, ops, op_sub_put ("a", "s", "2", 2));
   dump_take (f->logger, ops, op_configure (NULL, 3, "c", "d", NULL));
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
   g_assert_true (plog_logger_get_recording (f->logger));
 
   dump_take (f->logger, ops, op_delete ("a"));
   dump_take (f->logger, ops, op_clear (NULL, 4));
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
 
   /* and it still records after playing */
   dump_take (f->logger, ops, op_put ("b", "5", 5));
   stop (f->logger);
   fixture_reopen (f);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
 }
 
 static void
@@ -1680,11 +1638,7 @@ test_play_cancelled (Fixture       *f,
   g_assert_cmpuint (cancel.count, <, ops->len);
 
   /* the logger is fine afterwards */
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, ops);
-  }
+  assert_replays (f->logger, ops);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2291,18 +2245,10 @@ test_clear_recording (Fixture       *f,
   /* it goes on recording into a fresh log */
   dump_take (f->logger, after, op_put ("new", "1", 1));
   dump_take (f->logger, after, op_sub_put ("new", "s", "2", 2));
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, after);
-  }
+  assert_replays (f->logger, after);
   stop (f->logger);
   fixture_reopen (f);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, after);
-  }
+  assert_replays (f->logger, after);
 }
 
 static void
@@ -2341,11 +2287,7 @@ test_clear_not_recording (Fixture       *f,
   dump_take (f->logger, after, op_put ("x", "y", 9));
   stop (f->logger);
   fixture_reopen (f);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, after);
-  }
+  assert_replays (f->logger, after);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2497,11 +2439,7 @@ test_cursor_pinned_clear (Fixture       *f,
 
     assert_ops_equal (got, ops);
   }
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-
-    assert_ops_equal (got, after);
-  }
+  assert_replays (f->logger, after);
   stop (f->logger);
 }
 
