@@ -81,76 +81,8 @@ snapshot_write_record (const guint8 *record,
   return TRUE;
 }
 
-/* What a new snapshot is made of: the base snapshot (if any) and the
- * delta of the logs since. */
-typedef struct
-{
-  PlogState         *state;
-  PlogSegmentReader *base;     /* (nullable) */
-} SnapshotSource;
-
-/* Streams the records of one class of the base that the delta leaves
- * alive. */
-static gboolean
-snapshot_write_base (SnapshotSource  *source,
-                     PlogStateClass   klass,
-                     SnapshotWriter  *w,
-                     GError         **error)
-{
-  g_autoptr(PlogSegmentReader) reader = NULL;
-  PlogRecordView view;
-  const guint8 *record;
-  gsize record_size;
-  GError *local_error = NULL;
-
-  if (source->base == NULL)
-    return TRUE;
-  reader = plog_segment_reader_reopen (source->base, error);
-  if (reader == NULL)
-    return FALSE;
-  while (plog_segment_reader_next (reader, &view, &record, &record_size, &local_error))
-    {
-      if (plog_state_class_of (&view) != klass || plog_state_shadows (source->state, &view))
-        continue;
-      if (!snapshot_write_record (record, record_size, w))
-        return FALSE;
-    }
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* The global configuration first, then those of keys, then values; each
- * the base's, then the delta's. */
-static gboolean
-snapshot_write (int          fd,
-                const char  *path,
-                gpointer     user_data,
-                GError     **error)
-{
-  static const PlogStateClass classes[] = {
-    PLOG_STATE_GLOBAL_CONFIGURATION, PLOG_STATE_CONFIGURATIONS, PLOG_STATE_VALUES,
-  };
-  SnapshotSource *source = user_data;
-  g_autofree guint8 *buf = NULL;
-  SnapshotWriter w = { fd, path, NULL, 0, error };
-
-  if (source == NULL)
-    return TRUE;
-  buf = w.buf = g_malloc (WRITE_BUFFER_SIZE);
-  for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
-    {
-      if (!snapshot_write_base (source, classes[i], &w, error) ||
-          !plog_state_foreach (source->state, classes[i], snapshot_write_record, &w))
-        return FALSE;
-    }
-  return plog_segment_write_all (fd, path, w.buf, w.len, error);
-}
-
-/* Records gathered for plog_state_apply_batch(). */
+/* Records gathered for a batch call of PlogState: copies, since the
+ * reader's record lives only until its next call. */
 typedef struct
 {
   PlogRecordView  views[PLOG_STATE_BATCH];
@@ -161,13 +93,172 @@ typedef struct
   gsize           used;
 } Batch;
 
+static Batch *
+batch_new (void)
+{
+  Batch *batch = g_new (Batch, 1);
+
+  batch->n = 0;
+  batch->used = 0;
+  batch->arena = g_malloc (BATCH_BYTES);
+  return batch;
+}
+
+static void
+batch_free (Batch *batch)
+{
+  g_free (batch->arena);
+  g_free (batch);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Batch, batch_free)
+
+static gboolean
+batch_is_full (Batch *batch,
+               gsize  record_size)
+{
+  return batch->n == PLOG_STATE_BATCH || batch->used + record_size > BATCH_BYTES;
+}
+
+/* Copies a record in; the batch must have room (see batch_is_full()). */
+static void
+batch_add (Batch                *batch,
+           const PlogRecordView *view,
+           const guint8         *record,
+           gsize                 record_size)
+{
+  guint8 *copy = batch->arena + batch->used;
+
+  memcpy (copy, record, record_size);
+  batch->views[batch->n] = *view;
+  plog_record_view_rebase (&batch->views[batch->n], record, copy);
+  batch->records[batch->n] = copy;
+  batch->sizes[batch->n] = record_size;
+  batch->n++;
+  batch->used += record_size;
+}
+
+static void
+batch_reset (Batch *batch)
+{
+  batch->n = 0;
+  batch->used = 0;
+}
+
+/* What a new snapshot is made of: the base snapshot (if any) and the
+ * delta of the logs since. */
+typedef struct
+{
+  PlogState         *state;
+  PlogSegmentReader *base;     /* (nullable) */
+  PlogStateClass     next;     /* the first class of the delta not written */
+} SnapshotSource;
+
+/* Writes the delta's records of every class below @klass not written yet:
+ * in a snapshot they come after the base's of the same class. */
+static gboolean
+snapshot_write_delta_below (SnapshotSource *source,
+                            guint           klass,
+                            SnapshotWriter *w)
+{
+  for (; source->next < klass; source->next++)
+    {
+      if (!plog_state_foreach (source->state, source->next, snapshot_write_record, w))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The base's records of a batch that the delta leaves alive, with the
+ * delta's records of each class before the base's of the next. */
+static gboolean
+snapshot_write_base_batch (SnapshotSource *source,
+                           Batch          *batch,
+                           SnapshotWriter *w)
+{
+  gboolean shadowed[PLOG_STATE_BATCH];
+
+  plog_state_shadows_batch (source->state, batch->views, batch->n, shadowed);
+  for (guint i = 0; i < batch->n; i++)
+    {
+      if (!snapshot_write_delta_below (source, plog_state_class_of (&batch->views[i]), w) ||
+          (!shadowed[i] && !snapshot_write_record (batch->records[i], batch->sizes[i], w)))
+        return FALSE;
+    }
+  batch_reset (batch);
+  return TRUE;
+}
+
+/* The base's records come class by class, as in any snapshot; one pass
+ * over it writes them with the delta's. */
+static gboolean
+snapshot_write_base (SnapshotSource  *source,
+                     SnapshotWriter  *w,
+                     GError         **error)
+{
+  g_autoptr(PlogSegmentReader) reader = NULL;
+  g_autoptr(Batch) batch = NULL;
+  PlogRecordView view;
+  const guint8 *record;
+  gsize record_size;
+  GError *local_error = NULL;
+
+  if (source->base == NULL)
+    return TRUE;
+  reader = plog_segment_reader_reopen (source->base, error);
+  if (reader == NULL)
+    return FALSE;
+  batch = batch_new ();
+  while (plog_segment_reader_next (reader, &view, &record, &record_size, &local_error))
+    {
+      if (batch_is_full (batch, record_size) && !snapshot_write_base_batch (source, batch, w))
+        return FALSE;
+      if (record_size <= BATCH_BYTES)
+        {
+          batch_add (batch, &view, record, record_size);
+          continue;
+        }
+      if (!snapshot_write_delta_below (source, plog_state_class_of (&view), w) ||
+          (!plog_state_shadows (source->state, &view) &&
+           !snapshot_write_record (record, record_size, w)))
+        return FALSE;
+    }
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  return snapshot_write_base_batch (source, batch, w);
+}
+
+/* The global configuration first, then those of keys, then values; each
+ * the base's, then the delta's. */
+static gboolean
+snapshot_write (int          fd,
+                const char  *path,
+                gpointer     user_data,
+                GError     **error)
+{
+  SnapshotSource *source = user_data;
+  g_autofree guint8 *buf = NULL;
+  SnapshotWriter w = { fd, path, NULL, 0, error };
+
+  if (source == NULL)
+    return TRUE;
+  buf = w.buf = g_malloc (WRITE_BUFFER_SIZE);
+  source->next = PLOG_STATE_GLOBAL_CONFIGURATION;
+  if (!snapshot_write_base (source, &w, error) ||
+      !snapshot_write_delta_below (source, PLOG_STATE_VALUES + 1, &w))
+    return FALSE;
+  return plog_segment_write_all (fd, path, w.buf, w.len, error);
+}
+
 static void
 batch_apply (Batch     *batch,
              PlogState *state)
 {
   plog_state_apply_batch (state, batch->views, batch->records, batch->sizes, batch->n);
-  batch->n = 0;
-  batch->used = 0;
+  batch_reset (batch);
 }
 
 /* One compaction, with the changes lock held. */
@@ -180,13 +271,13 @@ compact_locked (PlogCompactor  *compactor,
   g_autoptr(PlogCursor) cursor = NULL;
   g_autoptr(PlogState) state = NULL;
   g_autoptr(PlogSegmentReader) base = NULL;
-  SnapshotSource source = { NULL, NULL };
+  SnapshotSource source = { NULL, NULL, PLOG_STATE_GLOBAL_CONFIGURATION };
   PlogRecordView view;
   const guint8 *record;
   gsize record_size;
   GError *local_error = NULL;
   gboolean rotated = FALSE, ok;
-  Batch batch = { .n = 0 };
+  g_autoptr(Batch) batch = NULL;
   guint64 seq;
   gint64 start = g_get_monotonic_time (), rotated_at, merged_at;
 
@@ -211,31 +302,17 @@ compact_locked (PlogCompactor  *compactor,
 
   /* Only the logs are merged; the base is streamed through at the end. */
   source.state = state = plog_state_new ();
-  batch.arena = g_malloc (BATCH_BYTES);
+  batch = batch_new ();
   while (_plog_cursor_next_record (cursor, &view, &record, &record_size, cancellable, &local_error))
     {
-      guint8 *copy;
-
-      if (record_size > BATCH_BYTES)
-        {
-          batch_apply (&batch, state);
-          plog_state_apply (state, &view, record, record_size);
-          continue;
-        }
-      if (batch.n == PLOG_STATE_BATCH || batch.used + record_size > BATCH_BYTES)
-        batch_apply (&batch, state);
-      /* The cursor's record lives until its next call: keep a copy. */
-      copy = batch.arena + batch.used;
-      memcpy (copy, record, record_size);
-      plog_record_view_rebase (&view, record, copy);
-      batch.views[batch.n] = view;
-      batch.records[batch.n] = copy;
-      batch.sizes[batch.n] = record_size;
-      batch.n++;
-      batch.used += record_size;
+      if (batch_is_full (batch, record_size))
+        batch_apply (batch, state);
+      if (record_size <= BATCH_BYTES)
+        batch_add (batch, &view, record, record_size);
+      else
+        plog_state_apply (state, &view, record, record_size);
     }
-  batch_apply (&batch, state);
-  g_free (batch.arena);
+  batch_apply (batch, state);
   if (local_error != NULL)
     {
       g_propagate_error (error, local_error);

@@ -55,6 +55,12 @@ gboolean   plog_state_foreach     (PlogState            *state,
  * entry was set, deleted or cleared since. */
 gboolean   plog_state_shadows     (PlogState            *state,
                                    const PlogRecordView *view);
+/* plog_state_shadows() for @n (at most PLOG_STATE_BATCH) records at
+ * once, overlapping their cache misses; the answers go to @shadowed. */
+void       plog_state_shadows_batch (PlogState            *state,
+                                     const PlogRecordView *views,
+                                     guint                 n,
+                                     gboolean             *shadowed);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlogState, plog_state_free)
 

@@ -26,8 +26,8 @@
 #include "config.h"
 
 #include <string.h>
-#include <sys/mman.h>
 
+#include "plog-pages-private.h"
 #include "plog-state-private.h"
 
 typedef enum
@@ -68,15 +68,22 @@ typedef struct
   Entry   *entry;          /* NULL: empty */
 } Slot;
 
+typedef struct
+{
+  gpointer block;
+  gsize    size;
+} Chunk;
+
 struct _PlogState
 {
   Slot  *slots;            /* (owned) */
   gsize  mask;             /* number of slots - 1 */
   gsize  n_entries;        /* heads included */
   gboolean cleared_all;    /* a clear without a key happened */
-  GPtrArray *chunks;       /* (owned) where entries are allocated */
+  GArray *chunks;          /* (owned) of Chunk: where entries live */
   guint8 *arena;           /* the free end of the last chunk */
   gsize  arena_left;
+  gsize  arena_chunk;      /* the size of the last chunk */
 };
 
 /* What a record is looked up by. */
@@ -91,35 +98,21 @@ typedef struct
 } Probe;
 
 #define INITIAL_SLOTS 1024
-#define ARENA_CHUNK   (1024 * 1024)
-#define HUGE_PAGE     (2 * 1024 * 1024)
+#define ARENA_CHUNK_MIN (32 * 1024)
+#define ARENA_CHUNK_MAX PLOG_PAGES_HUGE
+#define FOREACH_AHEAD 16
 
-/* A large table is probed at random: on 4 KiB pages nearly every probe
- * also misses the TLB, which costs more than the cache miss itself
- * (twice so under virtualisation). Ask for huge pages. */
 static Slot *
 slots_new (gsize n)
 {
-  gsize size = n * sizeof (Slot);
-  Slot *slots;
-
-  if (size < HUGE_PAGE)
-    return g_new0 (Slot, n);
-  slots = g_aligned_alloc0 (n, sizeof (Slot), HUGE_PAGE);
-#ifdef MADV_HUGEPAGE
-  madvise (slots, size, MADV_HUGEPAGE);
-#endif
-  return slots;
+  return plog_pages_alloc0 (n * sizeof (Slot));
 }
 
 static void
 slots_free (Slot  *slots,
             gsize  n)
 {
-  if (n * sizeof (Slot) < HUGE_PAGE)
-    g_free (slots);
-  else
-    g_aligned_free (slots);
+  plog_pages_free (slots, n * sizeof (Slot));
 }
 
 static inline guint64
@@ -255,7 +248,26 @@ remove_slot (PlogState *state,
 /* Entries live for one compaction: they are carved from large chunks,
  * freed together with the state, so that the merge spends no time in
  * malloc() and free() for each of hundreds of thousands of entries. A
- * dropped or moved entry leaves its bytes behind until then. */
+ * dropped or moved entry leaves its bytes behind until then. The chunks
+ * double up to a huge page each. */
+static gpointer
+chunk_new (PlogState *state,
+           gsize      size)
+{
+  Chunk chunk = { plog_pages_alloc0 (size), size };
+
+  g_array_append_val (state->chunks, chunk);
+  return chunk.block;
+}
+
+static void
+chunk_clear (gpointer data)
+{
+  Chunk *chunk = data;
+
+  plog_pages_free (chunk->block, chunk->size);
+}
+
 static gpointer
 state_alloc (PlogState *state,
              gsize      size)
@@ -263,17 +275,13 @@ state_alloc (PlogState *state,
   gpointer p;
 
   size = (size + 7) & ~(gsize) 7;
-  if (size > ARENA_CHUNK / 8)
-    {
-      p = g_malloc (size);
-      g_ptr_array_add (state->chunks, p);
-      return p;
-    }
+  if (size > ARENA_CHUNK_MIN / 2)
+    return chunk_new (state, size);
   if (size > state->arena_left)
     {
-      state->arena = g_malloc (ARENA_CHUNK);
-      state->arena_left = ARENA_CHUNK;
-      g_ptr_array_add (state->chunks, state->arena);
+      state->arena_chunk = MIN (state->arena_chunk * 2, ARENA_CHUNK_MAX);
+      state->arena = chunk_new (state, state->arena_chunk);
+      state->arena_left = state->arena_chunk;
     }
   p = state->arena;
   state->arena += size;
@@ -327,7 +335,9 @@ plog_state_new (void)
 
   state->slots = slots_new (INITIAL_SLOTS);
   state->mask = INITIAL_SLOTS - 1;
-  state->chunks = g_ptr_array_new_with_free_func (g_free);
+  state->chunks = g_array_new (FALSE, FALSE, sizeof (Chunk));
+  g_array_set_clear_func (state->chunks, chunk_clear);
+  state->arena_chunk = ARENA_CHUNK_MIN / 2;
   return state;
 }
 
@@ -336,7 +346,7 @@ plog_state_free (PlogState *state)
 {
   if (state == NULL)
     return;
-  g_ptr_array_unref (state->chunks);
+  g_array_unref (state->chunks);
   slots_free (state->slots, state->mask + 1);
   g_free (state);
 }
@@ -612,8 +622,17 @@ plog_state_foreach (PlogState            *state,
   for (gsize i = 0; i <= state->mask; i++)
     {
       Entry *e = state->slots[i].entry;
+      Entry *ahead = state->slots[(i + FOREACH_AHEAD) & state->mask].entry;
       PlogStateClass entry_class;
 
+      /* The slots are read in order, the entries they point to are all
+       * over the heap: fetch a few slots ahead. */
+      if (ahead != NULL)
+        {
+          __builtin_prefetch (ahead);
+          __builtin_prefetch ((guint8 *) ahead + 64);
+          __builtin_prefetch ((guint8 *) ahead + 128);
+        }
       if (e == NULL || e->record_size == 0 || e->type == ENTRY_SUB_TREE)
         continue;
       entry_class = e->type == ENTRY_GLOBAL_CONFIGURATION ? PLOG_STATE_GLOBAL_CONFIGURATION :
@@ -624,20 +643,16 @@ plog_state_foreach (PlogState            *state,
   return TRUE;
 }
 
-gboolean
-plog_state_shadows (PlogState            *state,
-                    const PlogRecordView *view)
+static gboolean
+shadows (PlogState            *state,
+         const PlogRecordView *view,
+         const Probe          *probe)
 {
-  Probe probe;
-  gsize i;
-
-  if (!record_probe (view, &probe))
-    return FALSE;
-  if (probe.type == ENTRY_VALUE || probe.type == ENTRY_SUB_VALUE)
+  if (probe->type == ENTRY_VALUE || probe->type == ENTRY_SUB_VALUE)
     {
       if (state->cleared_all)
         return TRUE;
-      if (probe.type == ENTRY_SUB_VALUE)
+      if (probe->type == ENTRY_SUB_VALUE)
         {
           Entry *head = head_lookup (state, view->key, view->key_len, FALSE);
 
@@ -645,6 +660,46 @@ plog_state_shadows (PlogState            *state,
             return TRUE;
         }
     }
-  i = find_slot (state, &probe);
-  return state->slots[i].entry != NULL;
+  return state->slots[find_slot (state, probe)].entry != NULL;
+}
+
+gboolean
+plog_state_shadows (PlogState            *state,
+                    const PlogRecordView *view)
+{
+  Probe probe;
+
+  return record_probe (view, &probe) && shadows (state, view, &probe);
+}
+
+void
+plog_state_shadows_batch (PlogState            *state,
+                          const PlogRecordView *views,
+                          guint                 n,
+                          gboolean             *shadowed)
+{
+  Probe probes[PLOG_STATE_BATCH];
+  gboolean valid[PLOG_STATE_BATCH];
+
+  g_assert (n <= PLOG_STATE_BATCH);
+
+  /* As in plog_state_apply_batch(): the slots, then their entries. */
+  for (guint i = 0; i < n; i++)
+    {
+      valid[i] = record_probe (&views[i], &probes[i]);
+      if (valid[i])
+        __builtin_prefetch (&state->slots[probes[i].hash & state->mask]);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      Slot *slot;
+
+      if (!valid[i])
+        continue;
+      slot = &state->slots[probes[i].hash & state->mask];
+      if (slot->entry != NULL)
+        __builtin_prefetch (slot->entry);
+    }
+  for (guint i = 0; i < n; i++)
+    shadowed[i] = valid[i] && shadows (state, &views[i], &probes[i]);
 }
