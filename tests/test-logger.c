@@ -1932,6 +1932,28 @@ dump_mix (PlogLogger *logger,
     }
 }
 
+/* Replaying a logger whose only file is a snapshot: one op per live
+ * entry, the global configuration first, then those of keys, then the
+ * rest. */
+static guint
+op_class (PlogOp *op)
+{
+  if (plog_op_get_kind (op) != PLOG_OP_KIND_CONFIGURE)
+    return 2;
+  return plog_op_get_key (op) != NULL ? 1 : 0;
+}
+
+static void
+assert_snapshot_order (PlogLogger *logger,
+                       guint       n_entries)
+{
+  g_autoptr(GPtrArray) got = replay (logger);
+
+  g_assert_cmpuint (got->len, ==, n_entries);
+  for (guint i = 1; i < got->len; i++)
+    g_assert_cmpuint (op_class (got->pdata[i - 1]), <=, op_class (got->pdata[i]));
+}
+
 static void
 test_compact_explicit (Fixture       *f,
                        gconstpointer  data)
@@ -1950,29 +1972,28 @@ test_compact_explicit (Fixture       *f,
   g_assert_cmpuint (count_files (f->path, ".snap"), ==, 1);
   assert_private (f->path);
 
-  /* The snapshot holds one op per live entry, configurations first. */
   expected = model_from_ops (ops);
-  {
-    g_autoptr(GPtrArray) got = replay (f->logger);
-    gboolean seen_other = FALSE;
-
-    g_assert_cmpuint (got->len, ==, model_n_entries (expected));
-    for (guint i = 0; i < got->len; i++)
-      {
-        gboolean is_config = plog_op_get_kind (g_ptr_array_index (got, i)) == PLOG_OP_KIND_CONFIGURE;
-
-        g_assert_false (is_config && seen_other);
-        seen_other |= !is_config;
-      }
-  }
+  assert_snapshot_order (f->logger, model_n_entries (expected));
   assert_replays_to (f->logger, expected);
 
-  /* dumps go on after the compaction; a second compaction covers them */
+  /* A second compaction merges the first snapshot's values with new
+   * configurations (and no clear): the new ones still come first. */
+  dump_take (f->logger, ops, op_put ("second", "v", ++timestamp));
+  dump_take (f->logger, ops, op_configure ("late-config", ++timestamp, "k", "v", NULL));
+  dump_take (f->logger, ops, op_configure (NULL, ++timestamp, "global", "late", NULL));
+  g_clear_pointer (&expected, model_free);
+  expected = model_from_ops (ops);
+  compact (f);
+  assert_snapshot_order (f->logger, model_n_entries (expected));
+  assert_replays_to (f->logger, expected);
+
+  /* dumps go on after the compaction; another compaction covers them */
   dump_mix (f->logger, ops, rand, 500, 30, &timestamp);
   g_clear_pointer (&expected, model_free);
   expected = model_from_ops (ops);
   assert_replays_to (f->logger, expected);
   compact (f);
+  assert_snapshot_order (f->logger, model_n_entries (expected));
   assert_replays_to (f->logger, expected);
   g_assert_cmpuint (count_files (f->path, ".snap"), ==, 1);
 
