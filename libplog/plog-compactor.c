@@ -30,6 +30,7 @@
 #define WRITE_BUFFER_SIZE (256 * 1024)
 #define BATCH_BYTES       (256 * 1024)
 #define RETRY_USEC        G_TIME_SPAN_SECOND
+#define SPARE_KEEP_USEC   G_TIME_SPAN_SECOND
 
 struct _PlogCompactor
 {
@@ -50,6 +51,10 @@ struct _PlogCompactor
   guint                    progress;     /* bumped when a run rotates the
                                           * log, and when it ends */
   int                      auto_requested;  /* (atomic) */
+
+  /* Only the compactor thread touches it. */
+  PlogState               *spare;        /* (owned) (nullable) the last
+                                          * merge's memory, kept a while */
 };
 
 typedef struct
@@ -301,7 +306,15 @@ compact_locked (PlogCompactor  *compactor,
     return TRUE;   /* no log: nothing to merge */
 
   /* Only the logs are merged; the base is streamed through at the end. */
-  source.state = state = plog_state_new ();
+  /* The last merge's memory, if it is still kept, is used again. */
+  if (compactor->spare != NULL)
+    {
+      state = g_steal_pointer (&compactor->spare);
+      plog_state_reset (state);
+    }
+  else
+    state = plog_state_new ();
+  source.state = state;
   batch = batch_new ();
   while (_plog_cursor_next_record (cursor, &view, &record, &record_size, cancellable, &local_error))
     {
@@ -322,7 +335,9 @@ compact_locked (PlogCompactor  *compactor,
     return FALSE;
   merged_at = g_get_monotonic_time ();
 
-  if (!plog_directory_install_snapshot (compactor->dir, seq, snapshot_write, &source, error))
+  ok = plog_directory_install_snapshot (compactor->dir, seq, snapshot_write, &source, error);
+  compactor->spare = g_steal_pointer (&state);
+  if (!ok)
     return FALSE;
   *landed = TRUE;
   g_debug ("Snapshot %" G_GUINT64_FORMAT " from %s%u logs: "
@@ -405,6 +420,15 @@ compactor_thread (gpointer data)
           g_cond_broadcast (&compactor->cond);
           if (g_atomic_int_get (&compactor->auto_requested))
             g_cond_wait_until (&compactor->cond, &compactor->lock, compactor->retry_after);
+          else if (compactor->spare != NULL)
+            {
+              /* Keep the merge's memory for a compaction that follows
+               * soon, as under a steady stream of dumps; give it back
+               * once none has come for a while. */
+              if (!g_cond_wait_until (&compactor->cond, &compactor->lock,
+                                      g_get_monotonic_time () + SPARE_KEEP_USEC))
+                g_clear_pointer (&compactor->spare, plog_state_free);
+            }
           else
             g_cond_wait (&compactor->cond, &compactor->lock);
           continue;
@@ -443,6 +467,7 @@ compactor_thread (gpointer data)
   compactor->running = FALSE;
   g_cond_broadcast (&compactor->cond);
   g_mutex_unlock (&compactor->lock);
+  g_clear_pointer (&compactor->spare, plog_state_free);
   return NULL;
 }
 

@@ -80,10 +80,13 @@ struct _PlogState
   gsize  mask;             /* number of slots - 1 */
   gsize  n_entries;        /* heads included */
   gboolean cleared_all;    /* a clear without a key happened */
-  GArray *chunks;          /* (owned) of Chunk: where entries live */
-  guint8 *arena;           /* the free end of the last chunk */
+  GArray *chunks;          /* (owned) of Chunk: where entries live,
+                            * kept by plog_state_reset() */
+  guint  n_chunks_used;
+  guint8 *arena;           /* the free end of the chunk in use */
   gsize  arena_left;
-  gsize  arena_chunk;      /* the size of the last chunk */
+  GArray *large;           /* (owned) of Chunk: one large record's entry
+                            * each */
 };
 
 /* What a record is looked up by. */
@@ -246,20 +249,10 @@ remove_slot (PlogState *state,
 }
 
 /* Entries live for one compaction: they are carved from large chunks,
- * freed together with the state, so that the merge spends no time in
- * malloc() and free() for each of hundreds of thousands of entries. A
- * dropped or moved entry leaves its bytes behind until then. The chunks
- * double up to a huge page each. */
-static gpointer
-chunk_new (PlogState *state,
-           gsize      size)
-{
-  Chunk chunk = { plog_pages_alloc0 (size), size };
-
-  g_array_append_val (state->chunks, chunk);
-  return chunk.block;
-}
-
+ * freed (or kept for the next compaction) together, so that the merge
+ * spends no time in malloc() and free() for each of hundreds of thousands
+ * of entries. A dropped or moved entry leaves its bytes behind until
+ * then. The chunks double up to a huge page each. */
 static void
 chunk_clear (gpointer data)
 {
@@ -276,12 +269,28 @@ state_alloc (PlogState *state,
 
   size = (size + 7) & ~(gsize) 7;
   if (size > ARENA_CHUNK_MIN / 2)
-    return chunk_new (state, size);
+    {
+      Chunk large = { plog_pages_alloc0 (size), size };
+
+      g_array_append_val (state->large, large);
+      return large.block;
+    }
   if (size > state->arena_left)
     {
-      state->arena_chunk = MIN (state->arena_chunk * 2, ARENA_CHUNK_MAX);
-      state->arena = chunk_new (state, state->arena_chunk);
-      state->arena_left = state->arena_chunk;
+      Chunk *chunk;
+
+      if (state->n_chunks_used == state->chunks->len)
+        {
+          gsize chunk_size = ARENA_CHUNK_MIN << MIN (state->chunks->len, 6);
+          Chunk new_chunk;
+
+          new_chunk.size = MIN (chunk_size, ARENA_CHUNK_MAX);
+          new_chunk.block = plog_pages_alloc0 (new_chunk.size);
+          g_array_append_val (state->chunks, new_chunk);
+        }
+      chunk = &g_array_index (state->chunks, Chunk, state->n_chunks_used++);
+      state->arena = chunk->block;
+      state->arena_left = chunk->size;
     }
   p = state->arena;
   state->arena += size;
@@ -337,7 +346,8 @@ plog_state_new (void)
   state->mask = INITIAL_SLOTS - 1;
   state->chunks = g_array_new (FALSE, FALSE, sizeof (Chunk));
   g_array_set_clear_func (state->chunks, chunk_clear);
-  state->arena_chunk = ARENA_CHUNK_MIN / 2;
+  state->large = g_array_new (FALSE, FALSE, sizeof (Chunk));
+  g_array_set_clear_func (state->large, chunk_clear);
   return state;
 }
 
@@ -347,8 +357,21 @@ plog_state_free (PlogState *state)
   if (state == NULL)
     return;
   g_array_unref (state->chunks);
+  g_array_unref (state->large);
   slots_free (state->slots, state->mask + 1);
   g_free (state);
+}
+
+void
+plog_state_reset (PlogState *state)
+{
+  g_array_set_size (state->large, 0);
+  state->n_chunks_used = 0;
+  state->arena = NULL;
+  state->arena_left = 0;
+  memset (state->slots, 0, (state->mask + 1) * sizeof (Slot));
+  state->n_entries = 0;
+  state->cleared_all = FALSE;
 }
 
 guint
