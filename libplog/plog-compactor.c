@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #ifdef __linux__
 # include <pthread.h>
@@ -29,6 +30,7 @@
 
 #define WRITE_BUFFER_SIZE (256 * 1024)
 #define BATCH_BYTES       (256 * 1024)
+#define WRITEBACK_CHUNK   (8 * 1024 * 1024)
 #define RETRY_USEC        G_TIME_SPAN_SECOND
 #define SPARE_KEEP_USEC   G_TIME_SPAN_SECOND
 
@@ -63,8 +65,31 @@ typedef struct
   const char  *path;
   guint8      *buf;
   gsize        len;
+  gint64       written;     /* bytes after the header handed to the kernel */
+  gint64       writeback;   /* of those, bytes whose writeback was started */
   GError     **error;
 } SnapshotWriter;
+
+static gboolean
+snapshot_flush (SnapshotWriter *w,
+                const guint8   *data,
+                gsize           len)
+{
+  if (!plog_segment_write_all (w->fd, w->path, data, len, w->error))
+    return FALSE;
+  w->written += len;
+#ifdef HAVE_SYNC_FILE_RANGE
+  /* Start the writeback as the file grows, so that the disk works while
+   * the merge goes on, and the sync at the end waits only for the tail. */
+  if (w->written - w->writeback >= WRITEBACK_CHUNK)
+    {
+      sync_file_range (w->fd, PLOG_SEGMENT_HEADER_SIZE + w->writeback,
+                       w->written - w->writeback, SYNC_FILE_RANGE_WRITE);
+      w->writeback = w->written;
+    }
+#endif
+  return TRUE;
+}
 
 static gboolean
 snapshot_write_record (const guint8 *record,
@@ -75,12 +100,12 @@ snapshot_write_record (const guint8 *record,
 
   if (w->len + record_size > WRITE_BUFFER_SIZE)
     {
-      if (!plog_segment_write_all (w->fd, w->path, w->buf, w->len, w->error))
+      if (!snapshot_flush (w, w->buf, w->len))
         return FALSE;
       w->len = 0;
     }
   if (record_size > WRITE_BUFFER_SIZE)
-    return plog_segment_write_all (w->fd, w->path, record, record_size, w->error);
+    return snapshot_flush (w, record, record_size);
   memcpy (w->buf + w->len, record, record_size);
   w->len += record_size;
   return TRUE;
@@ -246,7 +271,7 @@ snapshot_write (int          fd,
 {
   SnapshotSource *source = user_data;
   g_autofree guint8 *buf = NULL;
-  SnapshotWriter w = { fd, path, NULL, 0, error };
+  SnapshotWriter w = { fd, path, NULL, 0, 0, 0, error };
 
   if (source == NULL)
     return TRUE;
@@ -255,7 +280,7 @@ snapshot_write (int          fd,
   if (!snapshot_write_base (source, &w, error) ||
       !snapshot_write_delta_below (source, PLOG_STATE_VALUES + 1, &w))
     return FALSE;
-  return plog_segment_write_all (fd, path, w.buf, w.len, error);
+  return snapshot_flush (&w, w.buf, w.len);
 }
 
 static void
