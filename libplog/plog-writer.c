@@ -1,6 +1,6 @@
 /* plog-writer.c: appending ops to the current log
  *
- * One mutex guards the writer. A dump encodes its record into a 64 KiB
+ * One mutex guards the writer. A dump encodes its record into a 256 KiB
  * buffer under it and returns: it never makes a system call. A full
  * buffer is queued, and the writer thread hands the queue to the kernel
  * in order, one write(2) per buffer, without the lock: a write(2) to a
@@ -46,8 +46,8 @@
 #include "plog-segment-private.h"
 #include "plog-writer-private.h"
 
-#define BUFFER_SIZE          (64 * 1024)
-#define MAX_BUFFERS          64         /* 4 MiB of buffers at most */
+#define BUFFER_SIZE          (256 * 1024)
+#define MAX_BUFFERS          16         /* 4 MiB of buffers at most */
 #define TICK_USEC            (200 * G_TIME_SPAN_MILLISECOND)
 #define SYNC_INTERVAL_USEC   (G_TIME_SPAN_SECOND)
 #define GATHER_USEC          150
