@@ -31,6 +31,7 @@
 #define WRITE_BUFFER_SIZE (256 * 1024)
 #define BATCH_BYTES       (256 * 1024)
 #define WRITEBACK_CHUNK   (8 * 1024 * 1024)
+#define WRITEBACK_PAGE    4096
 #define RETRY_USEC        G_TIME_SPAN_SECOND
 #define SPARE_KEEP_USEC   G_TIME_SPAN_SECOND
 
@@ -57,6 +58,7 @@ struct _PlogCompactor
   /* Only the compactor thread touches it. */
   PlogState               *spare;        /* (owned) (nullable) the last
                                           * merge's memory, kept a while */
+  gint64                   spare_until;  /* when the spare goes */
 };
 
 typedef struct
@@ -65,8 +67,8 @@ typedef struct
   const char  *path;
   guint8      *buf;
   gsize        len;
-  gint64       written;     /* bytes after the header handed to the kernel */
-  gint64       writeback;   /* of those, bytes whose writeback was started */
+  gint64       offset;      /* the file's size so far */
+  gint64       writeback;   /* where the writeback not started yet begins */
   GError     **error;
 } SnapshotWriter;
 
@@ -77,16 +79,20 @@ snapshot_flush (SnapshotWriter *w,
 {
   if (!plog_segment_write_all (w->fd, w->path, data, len, w->error))
     return FALSE;
-  w->written += len;
+  w->offset += len;
 #ifdef HAVE_SYNC_FILE_RANGE
   /* Start the writeback as the file grows, so that the disk works while
-   * the merge goes on, and the sync at the end waits only for the tail. */
-  if (w->written - w->writeback >= WRITEBACK_CHUNK)
-    {
-      sync_file_range (w->fd, PLOG_SEGMENT_HEADER_SIZE + w->writeback,
-                       w->written - w->writeback, SYNC_FILE_RANGE_WRITE);
-      w->writeback = w->written;
-    }
+   * the merge goes on, and the sync at the end waits only for the tail.
+   * Whole pages only: a partial one would be dirtied again at once. */
+  {
+    gint64 end = w->offset & ~(gint64) (WRITEBACK_PAGE - 1);
+
+    if (end - w->writeback >= WRITEBACK_CHUNK)
+      {
+        sync_file_range (w->fd, w->writeback, end - w->writeback, SYNC_FILE_RANGE_WRITE);
+        w->writeback = end;
+      }
+  }
 #endif
   return TRUE;
 }
@@ -271,7 +277,7 @@ snapshot_write (int          fd,
 {
   SnapshotSource *source = user_data;
   g_autofree guint8 *buf = NULL;
-  SnapshotWriter w = { fd, path, NULL, 0, 0, 0, error };
+  SnapshotWriter w = { fd, path, NULL, 0, PLOG_SEGMENT_HEADER_SIZE, 0, error };
 
   if (source == NULL)
     return TRUE;
@@ -332,12 +338,8 @@ compact_locked (PlogCompactor  *compactor,
 
   /* Only the logs are merged; the base is streamed through at the end. */
   /* The last merge's memory, if it is still kept, is used again. */
-  if (compactor->spare != NULL)
-    {
-      state = g_steal_pointer (&compactor->spare);
-      plog_state_reset (state);
-    }
-  else
+  state = g_steal_pointer (&compactor->spare);
+  if (state == NULL)
     state = plog_state_new ();
   source.state = state;
   batch = batch_new ();
@@ -351,6 +353,7 @@ compact_locked (PlogCompactor  *compactor,
         plog_state_apply (state, &view, record, record_size);
     }
   batch_apply (batch, state);
+  g_clear_pointer (&batch, batch_free);
   if (local_error != NULL)
     {
       g_propagate_error (error, local_error);
@@ -434,6 +437,7 @@ compactor_thread (gpointer data)
       gboolean automatic;
       gboolean landed = FALSE;
       gboolean ok;
+      gint64 deadline;
 
       automatic = g_atomic_int_get (&compactor->auto_requested) &&
                   g_get_monotonic_time () >= compactor->retry_after;
@@ -443,19 +447,27 @@ compactor_thread (gpointer data)
         {
           compactor->running = FALSE;
           g_cond_broadcast (&compactor->cond);
-          if (g_atomic_int_get (&compactor->auto_requested))
-            g_cond_wait_until (&compactor->cond, &compactor->lock, compactor->retry_after);
-          else if (compactor->spare != NULL)
+          if (compactor->spare != NULL && g_get_monotonic_time () >= compactor->spare_until)
             {
-              /* Keep the merge's memory for a compaction that follows
-               * soon, as under a steady stream of dumps; give it back
-               * once none has come for a while. */
-              if (!g_cond_wait_until (&compactor->cond, &compactor->lock,
-                                      g_get_monotonic_time () + SPARE_KEEP_USEC))
-                g_clear_pointer (&compactor->spare, plog_state_free);
+              /* Not under the lock: unmapping a large merge takes
+               * milliseconds, and dumps take the lock to request a
+               * compaction. */
+              PlogState *spare = g_steal_pointer (&compactor->spare);
+
+              g_mutex_unlock (&compactor->lock);
+              plog_state_free (spare);
+              g_mutex_lock (&compactor->lock);
+              continue;
             }
-          else
+          deadline = G_MAXINT64;
+          if (g_atomic_int_get (&compactor->auto_requested))
+            deadline = compactor->retry_after;
+          if (compactor->spare != NULL)
+            deadline = MIN (deadline, compactor->spare_until);
+          if (deadline == G_MAXINT64)
             g_cond_wait (&compactor->cond, &compactor->lock);
+          else
+            g_cond_wait_until (&compactor->cond, &compactor->lock, deadline);
           continue;
         }
 
@@ -473,6 +485,16 @@ compactor_thread (gpointer data)
       plog_directory_lock_changes (compactor->dir);
       ok = compact_locked (compactor, &landed, cancellable, &error);
       plog_directory_unlock_changes (compactor->dir);
+
+      /* Keep the merge's memory, emptied now rather than in the next
+       * merge's way, for a compaction that follows soon, as under a
+       * steady stream of dumps; give it back once none has come for a
+       * while. */
+      if (compactor->spare != NULL)
+        {
+          plog_state_reset (compactor->spare);
+          compactor->spare_until = g_get_monotonic_time () + SPARE_KEEP_USEC;
+        }
 
       /* A snapshot that landed counts even when tidying up failed. */
       if (landed)

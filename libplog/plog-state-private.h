@@ -15,8 +15,9 @@ typedef struct _PlogState PlogState;
 
 PlogState *plog_state_new         (void);
 void       plog_state_free        (PlogState            *state);
-/* Empties @state for the next merge, keeping its memory: the table at
- * its size, and the chunks the entries were carved from. */
+/* Empties @state for the next merge, keeping the memory the last merge
+ * used: the chunks it carved entries from, and its table unless that is
+ * four times larger than the last merge needed. */
 void       plog_state_reset       (PlogState            *state);
 /* Applies one record, as replaying its op would. @record is the whole
  * record (header included) that @view was parsed from; it is copied when

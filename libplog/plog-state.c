@@ -65,6 +65,8 @@ entry_record (Entry *e)
 typedef struct
 {
   guint32  hash;
+  guint8   type;           /* the entry's, so that a pass over one class
+                            * reads no other entry */
   Entry   *entry;          /* NULL: empty */
 } Slot;
 
@@ -330,6 +332,7 @@ insert_at (PlogState   *state,
   Entry *e = entry_new (state, probe, capacity);
 
   state->slots[i].hash = probe->hash;
+  state->slots[i].type = probe->type;
   state->slots[i].entry = e;
   state->n_entries++;
   if (state->n_entries * 5 >= (state->mask + 1) * 4)
@@ -365,11 +368,26 @@ plog_state_free (PlogState *state)
 void
 plog_state_reset (PlogState *state)
 {
+  gsize n_slots = INITIAL_SLOTS;
+
   g_array_set_size (state->large, 0);
+  /* Keep what the last merge used, not what the largest one did. */
+  g_array_set_size (state->chunks, state->n_chunks_used);
   state->n_chunks_used = 0;
   state->arena = NULL;
   state->arena_left = 0;
-  memset (state->slots, 0, (state->mask + 1) * sizeof (Slot));
+  while (state->n_entries * 5 >= n_slots * 4)
+    n_slots *= 2;
+  /* A table four times larger than the last merge needed goes; a smaller
+   * surplus stays, so that a merge a little larger does not grow it. */
+  if (n_slots * 4 <= state->mask + 1)
+    {
+      slots_free (state->slots, state->mask + 1);
+      state->slots = slots_new (n_slots);
+      state->mask = n_slots - 1;
+    }
+  else
+    memset (state->slots, 0, (state->mask + 1) * sizeof (Slot));
   state->n_entries = 0;
   state->cleared_all = FALSE;
 }
@@ -383,7 +401,7 @@ plog_state_get_size (PlogState *state)
     {
       Entry *e = state->slots[i].entry;
 
-      if (e != NULL && e->type != ENTRY_SUB_TREE && e->record_size > 0)
+      if (e != NULL && state->slots[i].type != ENTRY_SUB_TREE && e->record_size > 0)
         n++;
     }
   return n;
@@ -636,6 +654,24 @@ plog_state_class_of (const PlogRecordView *view)
   return PLOG_STATE_VALUES;
 }
 
+static inline gboolean
+slot_is_of_class (const Slot     *slot,
+                  PlogStateClass  klass)
+{
+  switch (slot->type)
+    {
+    case ENTRY_GLOBAL_CONFIGURATION:
+      return klass == PLOG_STATE_GLOBAL_CONFIGURATION;
+    case ENTRY_CONFIGURATION:
+      return klass == PLOG_STATE_CONFIGURATIONS;
+    case ENTRY_VALUE:
+    case ENTRY_SUB_VALUE:
+      return klass == PLOG_STATE_VALUES;
+    default:
+      return FALSE;
+    }
+}
+
 gboolean
 plog_state_foreach (PlogState            *state,
                     PlogStateClass        klass,
@@ -644,23 +680,21 @@ plog_state_foreach (PlogState            *state,
 {
   for (gsize i = 0; i <= state->mask; i++)
     {
-      Entry *e = state->slots[i].entry;
-      Entry *ahead = state->slots[(i + FOREACH_AHEAD) & state->mask].entry;
-      PlogStateClass entry_class;
+      const Slot *slot = &state->slots[i];
+      const Slot *ahead = &state->slots[(i + FOREACH_AHEAD) & state->mask];
+      Entry *e = slot->entry;
 
       /* The slots are read in order, the entries they point to are all
        * over the heap: fetch a few slots ahead. */
-      if (ahead != NULL)
+      if (ahead->entry != NULL && slot_is_of_class (ahead, klass))
         {
-          __builtin_prefetch (ahead);
-          __builtin_prefetch ((guint8 *) ahead + 64);
-          __builtin_prefetch ((guint8 *) ahead + 128);
+          __builtin_prefetch (ahead->entry);
+          __builtin_prefetch ((guint8 *) ahead->entry + 64);
+          __builtin_prefetch ((guint8 *) ahead->entry + 128);
         }
-      if (e == NULL || e->record_size == 0 || e->type == ENTRY_SUB_TREE)
+      if (e == NULL || !slot_is_of_class (slot, klass) || e->record_size == 0)
         continue;
-      entry_class = e->type == ENTRY_GLOBAL_CONFIGURATION ? PLOG_STATE_GLOBAL_CONFIGURATION :
-                    e->type == ENTRY_CONFIGURATION ? PLOG_STATE_CONFIGURATIONS : PLOG_STATE_VALUES;
-      if (entry_class == klass && !func (entry_record (e), e->record_size, user_data))
+      if (!func (entry_record (e), e->record_size, user_data))
         return FALSE;
     }
   return TRUE;

@@ -2005,6 +2005,119 @@ test_compact_explicit (Fixture       *f,
   assert_replays_to (f->logger, expected);
 }
 
+/* Many compactions, each over the last one's snapshot: records larger
+ * than the merge's batches and write buffer, every class, clears of a
+ * key and of everything, a snapshot of configurations only, and a pause
+ * long enough for the compactor to drop the merge's memory it keeps. */
+static void
+test_compact_mixed (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = op_array_new ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  gint64 timestamp = 0;
+  gsize big_len = 300 * 1024;
+  g_autofree char *big = g_malloc (big_len + 1);
+
+  memset (big, 'x', big_len);
+  big[big_len] = 0;
+  record (f->logger);
+  for (guint round = 0; round < 14; round++)
+    {
+      g_autoptr(Model) expected = NULL;
+      guint n = g_rand_int_range (rand, 0, 3000);
+
+      if (round == 3)
+        {
+          /* only configurations in the snapshot */
+          dump_take (f->logger, ops, op_clear (NULL, ++timestamp));
+          dump_take (f->logger, ops, op_configure ("cfg-big", ++timestamp, "k", big, NULL));
+          dump_take (f->logger, ops, op_configure (NULL, ++timestamp, "global", "g", NULL));
+          n = 0;
+        }
+      for (guint i = 0; i < n; i++)
+        {
+          g_autofree char *key = g_strdup_printf ("key-%03u", g_rand_int_range (rand, 0, 400));
+          g_autofree char *sub = g_strdup_printf ("sub-%u", g_rand_int_range (rand, 0, 5));
+          g_autofree char *value = NULL;
+          g_autofree char *config_key = g_strdup_printf ("cfg-%u", g_rand_int_range (rand, 0, 20));
+          guint pick = g_rand_int_range (rand, 0, 1000);
+          guint size_pick = g_rand_int_range (rand, 0, 100);
+
+          if (size_pick == 0)
+            value = g_strdup_printf ("%s-%" G_GINT64_FORMAT, big, timestamp);
+          else if (size_pick < 3)
+            value = g_strdup_printf ("%.*s-%" G_GINT64_FORMAT, 20000, big, timestamp);
+          else
+            value = g_strdup_printf ("v-%08x-%" G_GINT64_FORMAT, g_rand_int (rand), timestamp);
+          timestamp++;
+          if (pick < 450)
+            dump_take (f->logger, ops, op_put (key, value, timestamp));
+          else if (pick < 750)
+            dump_take (f->logger, ops, op_sub_put (key, sub, value, timestamp));
+          else if (pick < 820)
+            dump_take (f->logger, ops, op_delete (key));
+          else if (pick < 890)
+            dump_take (f->logger, ops, op_sub_delete (key, sub));
+          else if (pick < 920)
+            dump_take (f->logger, ops, op_clear (key, timestamp));
+          else if (pick < 970)
+            dump_take (f->logger, ops, op_configure (config_key, timestamp, "k", value, NULL));
+          else if (pick < 985)
+            dump_take (f->logger, ops, op_configure (config_key, timestamp, NULL));
+          else if (pick < 998)
+            dump_take (f->logger, ops, op_configure (NULL, timestamp, "global", value, NULL));
+          else
+            dump_take (f->logger, ops, op_clear (NULL, timestamp));
+        }
+      expected = model_from_ops (ops);
+      compact (f);
+      assert_snapshot_order (f->logger, model_n_entries (expected));
+      assert_replays_to (f->logger, expected);
+      if (round == 6)
+        g_usleep (1500 * G_TIME_SPAN_MILLISECOND);   /* the kept memory goes */
+    }
+}
+
+/* Merges large enough for a table and chunks of huge-page blocks, kept
+ * from one compaction to the next and reused, a much smaller one between
+ * them (the kept table shrinks), and a clear of everything. */
+static void
+test_compact_large_merges (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = op_array_new ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  gint64 timestamp = 0;
+
+  record (f->logger);
+  for (guint round = 0; round < 5; round++)
+    {
+      g_autoptr(Model) expected = NULL;
+      guint n = round == 2 ? 1000 : 120000;
+
+      for (guint i = 0; i < n; i++)
+        {
+          g_autofree char *key = g_strdup_printf ("key-%06u", g_rand_int_range (rand, 0, 150000));
+          g_autofree char *value = g_strdup_printf ("v-%08x-%" G_GINT64_FORMAT, g_rand_int (rand), timestamp);
+
+          timestamp++;
+          if (i % 7 == 0)
+            dump_take (f->logger, ops, op_sub_put (key, "s", value, timestamp));
+          else if (i % 101 == 0)
+            dump_take (f->logger, ops, op_configure (key, timestamp, "k", value, NULL));
+          else
+            dump_take (f->logger, ops, op_put (key, value, timestamp));
+        }
+      if (round == 3)
+        dump_take (f->logger, ops, op_clear (NULL, ++timestamp));
+      expected = model_from_ops (ops);
+      compact (f);
+      assert_snapshot_order (f->logger, model_n_entries (expected));
+      assert_replays_to (f->logger, expected);
+    }
+}
+
 /* ::compacted is emitted in the context the logger was created in, even
  * when that context is idle (nobody iterates it) at the moment the
  * compaction lands: it waits there, it does not run on the worker. */
@@ -2564,6 +2677,8 @@ main (int   argc,
   ADD ("/logger/play-async/cancelled", test_play_async_cancelled, TRUE);
 
   ADD ("/logger/compact/explicit", test_compact_explicit, TRUE);
+  ADD ("/logger/compact/mixed", test_compact_mixed, TRUE);
+  ADD ("/logger/compact/large-merges", test_compact_large_merges, TRUE);
   ADD ("/logger/compact/signal-context", test_compact_signal_context, TRUE);
   ADD ("/logger/compact/automatic", test_compact_automatic, TRUE);
   ADD ("/logger/threads/dump", test_threads_dump, TRUE);
