@@ -582,15 +582,15 @@ record_probe (const PlogRecordView *view,
   return TRUE;
 }
 
-void
-plog_state_apply (PlogState            *state,
-                  const PlogRecordView *view,
-                  const guint8         *record,
-                  gsize                 record_size)
+/* @probe is record_probe()'s, NULL for a clear. */
+static void
+apply (PlogState            *state,
+       const PlogRecordView *view,
+       const Probe          *probe,
+       const guint8         *record,
+       gsize                 record_size)
 {
-  Probe probe;
-
-  if (!record_probe (view, &probe))
+  if (probe == NULL)
     {
       if (view->key_len > 0)
         clear_key (state, view->key, view->key_len);
@@ -600,14 +600,25 @@ plog_state_apply (PlogState            *state,
   else if (view->flags & PLOG_RECORD_FLAG_CONFIGURATION)
     {
       if (view->n_configuration > 0)
-        entry_replace (state, &probe, record, record_size);
+        entry_replace (state, probe, record, record_size);
       else
-        entry_kill (state, &probe);
+        entry_kill (state, probe);
     }
   else if (view->flags & PLOG_RECORD_FLAG_PUT)
-    entry_replace (state, &probe, record, record_size);
+    entry_replace (state, probe, record, record_size);
   else
-    entry_kill (state, &probe);
+    entry_kill (state, probe);
+}
+
+void
+plog_state_apply (PlogState            *state,
+                  const PlogRecordView *view,
+                  const guint8         *record,
+                  gsize                 record_size)
+{
+  Probe probe;
+
+  apply (state, view, record_probe (view, &probe) ? &probe : NULL, record, record_size);
 }
 
 void
@@ -617,7 +628,8 @@ plog_state_apply_batch (PlogState            *state,
                         const gsize          *record_sizes,
                         guint                 n)
 {
-  guint32 hashes[PLOG_STATE_BATCH];
+  Probe probes[PLOG_STATE_BATCH];
+  gboolean valid[PLOG_STATE_BATCH];
 
   g_assert (n <= PLOG_STATE_BATCH);
 
@@ -625,15 +637,17 @@ plog_state_apply_batch (PlogState            *state,
    * records are then applied in order as one by one. */
   for (guint i = 0; i < n; i++)
     {
-      Probe probe;
-
-      hashes[i] = record_probe (&views[i], &probe) ? probe.hash : 0;
-      __builtin_prefetch (&state->slots[hashes[i] & state->mask]);
+      valid[i] = record_probe (&views[i], &probes[i]);
+      if (valid[i])
+        __builtin_prefetch (&state->slots[probes[i].hash & state->mask]);
     }
   for (guint i = 0; i < n; i++)
     {
-      Slot *slot = &state->slots[hashes[i] & state->mask];
+      Slot *slot;
 
+      if (!valid[i])
+        continue;
+      slot = &state->slots[probes[i].hash & state->mask];
       if (slot->entry != NULL)
         {
           /* The header and keys, and the record that is overwritten. */
@@ -643,7 +657,7 @@ plog_state_apply_batch (PlogState            *state,
         }
     }
   for (guint i = 0; i < n; i++)
-    plog_state_apply (state, &views[i], records[i], record_sizes[i]);
+    apply (state, &views[i], valid[i] ? &probes[i] : NULL, records[i], record_sizes[i]);
 }
 
 PlogStateClass
