@@ -582,6 +582,43 @@ record_probe (const PlogRecordView *view,
   return TRUE;
 }
 
+/* The probes of a batch of records (@valid is FALSE for a clear), and
+ * prefetches: the slots first, then the entries they point to, whole
+ * when they are to be @written. Hints only: the records are then taken
+ * in order as one by one. */
+static void
+probe_batch (PlogState            *state,
+             const PlogRecordView *views,
+             guint                 n,
+             Probe                *probes,
+             gboolean             *valid,
+             gboolean              written)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      valid[i] = record_probe (&views[i], &probes[i]);
+      if (valid[i])
+        __builtin_prefetch (&state->slots[probes[i].hash & state->mask]);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      Entry *e;
+
+      if (!valid[i])
+        continue;
+      e = state->slots[probes[i].hash & state->mask].entry;
+      if (e == NULL)
+        continue;
+      /* The header and keys; and the record that is overwritten. */
+      __builtin_prefetch (e);
+      if (written)
+        {
+          __builtin_prefetch ((guint8 *) e + 64, 1);
+          __builtin_prefetch ((guint8 *) e + 128, 1);
+        }
+    }
+}
+
 /* @probe is record_probe()'s, NULL for a clear. */
 static void
 apply (PlogState            *state,
@@ -633,29 +670,7 @@ plog_state_apply_batch (PlogState            *state,
 
   g_assert (n <= PLOG_STATE_BATCH);
 
-  /* The slots first, then the entries they point to: hints only, the
-   * records are then applied in order as one by one. */
-  for (guint i = 0; i < n; i++)
-    {
-      valid[i] = record_probe (&views[i], &probes[i]);
-      if (valid[i])
-        __builtin_prefetch (&state->slots[probes[i].hash & state->mask]);
-    }
-  for (guint i = 0; i < n; i++)
-    {
-      Slot *slot;
-
-      if (!valid[i])
-        continue;
-      slot = &state->slots[probes[i].hash & state->mask];
-      if (slot->entry != NULL)
-        {
-          /* The header and keys, and the record that is overwritten. */
-          __builtin_prefetch (slot->entry);
-          __builtin_prefetch ((guint8 *) slot->entry + 64, 1);
-          __builtin_prefetch ((guint8 *) slot->entry + 128, 1);
-        }
-    }
+  probe_batch (state, views, n, probes, valid, TRUE);
   for (guint i = 0; i < n; i++)
     apply (state, &views[i], valid[i] ? &probes[i] : NULL, records[i], record_sizes[i]);
 }
@@ -754,23 +769,7 @@ plog_state_shadows_batch (PlogState            *state,
 
   g_assert (n <= PLOG_STATE_BATCH);
 
-  /* As in plog_state_apply_batch(): the slots, then their entries. */
-  for (guint i = 0; i < n; i++)
-    {
-      valid[i] = record_probe (&views[i], &probes[i]);
-      if (valid[i])
-        __builtin_prefetch (&state->slots[probes[i].hash & state->mask]);
-    }
-  for (guint i = 0; i < n; i++)
-    {
-      Slot *slot;
-
-      if (!valid[i])
-        continue;
-      slot = &state->slots[probes[i].hash & state->mask];
-      if (slot->entry != NULL)
-        __builtin_prefetch (slot->entry);
-    }
+  probe_batch (state, views, n, probes, valid, FALSE);
   for (guint i = 0; i < n; i++)
     shadowed[i] = valid[i] && shadows (state, &views[i], &probes[i]);
 }
