@@ -1355,6 +1355,65 @@ test_outrun (void)
   harness_clear (&h);
 }
 
+/* The resident set of this process, in bytes; -1 where /proc does not
+ * tell. */
+static gint64
+vm_rss (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  line = strstr (status, "\nVmRSS:");
+  if (line == NULL)
+    return -1;
+  return g_ascii_strtoll (line + strlen ("\nVmRSS:"), NULL, 10) * 1024;
+}
+
+/* The compactor keeps a merge's memory for the next compaction, and gives
+ * it back once none has come for a second. */
+static void
+test_memory_returned (void)
+{
+  const guint n_live = 65536;   /* a merge of about 40 MB */
+  g_autoptr(GError) error = NULL;
+  gint64 before, kept, now, deadline;
+  Harness h;
+
+  if (vm_rss () < 0)
+    {
+      g_test_skip ("No VmRSS in /proc/self/status");
+      return;
+    }
+  harness_init (&h);
+  harness_open (&h, 0, PLOG_SYNC_MODE_NONE);
+  harness_record (&h);
+  for (guint i = 0; i < n_live; i++)
+    {
+      g_autoptr(PlogOp) op = outrun_op ("live", i);
+
+      g_assert_true (plog_logger_dump (h.logger, op, &error));
+    }
+
+  before = vm_rss ();
+  harness_compact (&h);
+  kept = vm_rss ();
+  g_test_message ("RSS %" G_GINT64_FORMAT " kB before the compaction, %" G_GINT64_FORMAT
+                  " kB after it", before / 1024, kept / 1024);
+  g_assert_cmpint (kept - before, >, 16 * 1024 * 1024);
+
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while ((now = vm_rss ()) > before + (kept - before) / 4 &&
+         g_get_monotonic_time () < deadline)
+    g_usleep (50 * G_TIME_SPAN_MILLISECOND);
+  g_test_message ("RSS %" G_GINT64_FORMAT " kB once idle", now / 1024);
+  g_assert_cmpint (now, <=, before + (kept - before) / 4);
+
+  harness_stop (&h);
+  harness_clear (&h);
+}
+
 static void
 assert_ops_equal (PlogOp     *expected,
                   PlogOp     *got,
@@ -1586,6 +1645,7 @@ main (int   argc,
   g_test_add_func ("/compaction/threads/four", test_threads);
   g_test_add_func ("/compaction/bounded/long-stream", test_bounded);
   g_test_add_func ("/compaction/bounded/outrun", test_outrun);
+  g_test_add_func ("/compaction/memory/returned", test_memory_returned);
 
   return g_test_run ();
 }
