@@ -87,8 +87,26 @@ crc32c_hw (guint32     crc,
       len -= 8;
     }
   crc = (guint32) c;
-  while (len--)
-    crc = _mm_crc32_u8 (crc, *p++);
+  if (len >= 4)
+    {
+      guint32 v;
+
+      memcpy (&v, p, 4);
+      crc = _mm_crc32_u32 (crc, v);
+      p += 4;
+      len -= 4;
+    }
+  if (len >= 2)
+    {
+      guint16 v;
+
+      memcpy (&v, p, 2);
+      crc = _mm_crc32_u16 (crc, v);
+      p += 2;
+      len -= 2;
+    }
+  if (len > 0)
+    crc = _mm_crc32_u8 (crc, *p);
   return ~crc;
 }
 #endif

@@ -27,6 +27,44 @@ test_crc32c_vectors (void)
   g_assert_cmphex (plog_crc32c (plog_crc32c (0, "12345", 5), "6789", 4), ==, 0xe3069283);
 }
 
+/* Bit by bit, straight from the polynomial. */
+static guint32
+crc32c_reference (const guint8 *data,
+                  gsize         len)
+{
+  guint32 crc = 0xffffffff;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      crc ^= data[i];
+      for (guint bit = 0; bit < 8; bit++)
+        crc = (crc >> 1) ^ (0x82f63b78 & (0u - (crc & 1)));
+    }
+  return ~crc;
+}
+
+/* Every length up to a few words past a record's, at every alignment, and
+ * split anywhere: each tail (8, 4, 2 and 1 bytes) of the fast path. */
+static void
+test_crc32c_lengths (void)
+{
+  guint8 data[208];
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+
+  for (gsize i = 0; i < sizeof data; i++)
+    data[i] = g_rand_int (rand);
+  for (gsize offset = 0; offset < 8; offset++)
+    for (gsize len = 0; offset + len <= sizeof data; len++)
+      {
+        guint32 expected = crc32c_reference (data + offset, len);
+        gsize split = len / 3;
+
+        g_assert_cmphex (plog_crc32c (0, data + offset, len), ==, expected);
+        g_assert_cmphex (plog_crc32c (plog_crc32c (0, data + offset, split),
+                                      data + offset + split, len - split), ==, expected);
+      }
+}
+
 static PlogOp *
 make_op (guint i)
 {
@@ -242,6 +280,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/crc32c/vectors", test_crc32c_vectors);
+  g_test_add_func ("/crc32c/lengths", test_crc32c_lengths);
   g_test_add_func ("/record/round-trip", test_record_round_trip);
   g_test_add_func ("/record/zeros", test_record_zeros_are_bad);
   g_test_add_func ("/state/semantics", test_state_semantics);
