@@ -31,7 +31,7 @@
 #define WRITE_BUFFER_SIZE (256 * 1024)
 #define BATCH_BYTES       (256 * 1024)
 #define WRITEBACK_CHUNK   (8 * 1024 * 1024)
-#define WRITEBACK_PAGE    4096
+#define WRITEBACK_ALIGN   (64 * 1024)   /* whole pages, whatever their size */
 #define RETRY_USEC        G_TIME_SPAN_SECOND
 #define SPARE_KEEP_USEC   G_TIME_SPAN_SECOND
 
@@ -58,7 +58,8 @@ struct _PlogCompactor
   /* Only the compactor thread touches it. */
   PlogState               *spare;        /* (owned) (nullable) the last
                                           * merge's memory, kept a while */
-  gint64                   spare_until;  /* when the spare goes */
+  gboolean                 spare_used;   /* it holds a merge: reset it */
+  gint64                   spare_until;  /* when it goes, once reset */
 };
 
 typedef struct
@@ -85,7 +86,7 @@ snapshot_flush (SnapshotWriter *w,
    * the merge goes on, and the sync at the end waits only for the tail.
    * Whole pages only: a partial one would be dirtied again at once. */
   {
-    gint64 end = w->offset & ~(gint64) (WRITEBACK_PAGE - 1);
+    gint64 end = w->offset & ~(gint64) (WRITEBACK_ALIGN - 1);
 
     if (end - w->writeback >= WRITEBACK_CHUNK)
       {
@@ -305,7 +306,7 @@ compact_locked (PlogCompactor  *compactor,
                 GError        **error)
 {
   g_autoptr(PlogCursor) cursor = NULL;
-  g_autoptr(PlogState) state = NULL;
+  PlogState *state;
   g_autoptr(PlogSegmentReader) base = NULL;
   SnapshotSource source = { NULL, NULL, PLOG_STATE_GLOBAL_CONFIGURATION };
   PlogRecordView view;
@@ -337,11 +338,14 @@ compact_locked (PlogCompactor  *compactor,
     return TRUE;   /* no log: nothing to merge */
 
   /* Only the logs are merged; the base is streamed through at the end. */
-  /* The last merge's memory, if it is still kept, is used again. */
-  state = g_steal_pointer (&compactor->spare);
-  if (state == NULL)
-    state = plog_state_new ();
-  source.state = state;
+  /* The merge's memory stays with the compactor: the last merge's, if it
+   * is still kept, is used again. */
+  if (compactor->spare == NULL)
+    compactor->spare = plog_state_new ();
+  else if (compactor->spare_used)
+    plog_state_reset (compactor->spare);
+  compactor->spare_used = TRUE;
+  source.state = state = compactor->spare;
   batch = batch_new ();
   while (_plog_cursor_next_record (cursor, &view, &record, &record_size, cancellable, &local_error))
     {
@@ -363,9 +367,7 @@ compact_locked (PlogCompactor  *compactor,
     return FALSE;
   merged_at = g_get_monotonic_time ();
 
-  ok = plog_directory_install_snapshot (compactor->dir, seq, snapshot_write, &source, error);
-  compactor->spare = g_steal_pointer (&state);
-  if (!ok)
+  if (!plog_directory_install_snapshot (compactor->dir, seq, snapshot_write, &source, error))
     return FALSE;
   *landed = TRUE;
   g_debug ("Snapshot %" G_GUINT64_FORMAT " from %s%u logs: "
@@ -447,11 +449,22 @@ compactor_thread (gpointer data)
         {
           compactor->running = FALSE;
           g_cond_broadcast (&compactor->cond);
+          /* Keep the merge's memory for a compaction that follows soon,
+           * emptied now rather than in its way; give it back once none
+           * has come for a while. Neither under the lock: a large merge
+           * takes milliseconds to empty or unmap, and dumps take the
+           * lock to request a compaction. */
+          if (compactor->spare_used)
+            {
+              g_mutex_unlock (&compactor->lock);
+              plog_state_reset (compactor->spare);
+              g_mutex_lock (&compactor->lock);
+              compactor->spare_used = FALSE;
+              compactor->spare_until = g_get_monotonic_time () + SPARE_KEEP_USEC;
+              continue;
+            }
           if (compactor->spare != NULL && g_get_monotonic_time () >= compactor->spare_until)
             {
-              /* Not under the lock: unmapping a large merge takes
-               * milliseconds, and dumps take the lock to request a
-               * compaction. */
               PlogState *spare = g_steal_pointer (&compactor->spare);
 
               g_mutex_unlock (&compactor->lock);
@@ -485,16 +498,6 @@ compactor_thread (gpointer data)
       plog_directory_lock_changes (compactor->dir);
       ok = compact_locked (compactor, &landed, cancellable, &error);
       plog_directory_unlock_changes (compactor->dir);
-
-      /* Keep the merge's memory, emptied now rather than in the next
-       * merge's way, for a compaction that follows soon, as under a
-       * steady stream of dumps; give it back once none has come for a
-       * while. */
-      if (compactor->spare != NULL)
-        {
-          plog_state_reset (compactor->spare);
-          compactor->spare_until = g_get_monotonic_time () + SPARE_KEEP_USEC;
-        }
 
       /* A snapshot that landed counts even when tidying up failed. */
       if (landed)

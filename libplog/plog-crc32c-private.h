@@ -14,5 +14,9 @@ G_BEGIN_DECLS
 guint32 plog_crc32c (guint32       crc,
                      const void   *data,
                      gsize         len);
+/* The same without the instruction, whatever the processor: for tests. */
+guint32 plog_crc32c_portable (guint32       crc,
+                              const void   *data,
+                              gsize         len);
 
 G_END_DECLS

@@ -25,7 +25,7 @@
 static guint32 crc_table[8][256];
 
 static void
-crc_table_init (void)
+crc_table_fill (void)
 {
   for (guint i = 0; i < 256; i++)
     {
@@ -38,6 +38,18 @@ crc_table_init (void)
   for (guint i = 0; i < 256; i++)
     for (guint t = 1; t < 8; t++)
       crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+}
+
+static void
+crc_table_init (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once))
+    {
+      crc_table_fill ();
+      g_once_init_leave (&once, 1);
+    }
 }
 
 /* Slicing-by-8, for processors without the instruction. */
@@ -145,4 +157,13 @@ plog_crc32c (guint32     crc,
       f = g_atomic_pointer_get (&func);
     }
   return f (crc, data, len);
+}
+
+guint32
+plog_crc32c_portable (guint32     crc,
+                      const void *data,
+                      gsize       len)
+{
+  crc_table_init ();
+  return crc32c_sw (crc, data, len);
 }
