@@ -2,11 +2,13 @@
  *
  * One thread per logger, started on the first request, runs every
  * compaction, automatic or explicit, one at a time: it rotates the writer
- * to a fresh log (dumps go on into it), reads the newest snapshot and the
- * closed logs below the new snapshot's number as raw records into a
- * PlogState, writes the snapshot as a temporary file, syncs and renames
- * it, syncs the directory, and only then removes the files it covers.
- * Requests that arrive while one runs are served together by the next.
+ * to a fresh log (dumps go on into it), merges the raw records of the
+ * closed logs below the new snapshot's number into a PlogState (a delta
+ * over the newest snapshot), writes the new snapshot as a temporary file
+ * in one pass over the newest one, syncs and renames it, syncs the
+ * directory, and only then removes the files it covers. Requests that
+ * arrive while one runs are served together by the next. The merge's
+ * memory is kept for a second, for a compaction that follows at once.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
