@@ -12,13 +12,15 @@
  * a head entry, for a clear of that key.
  *
  * The entries live in an open-addressing hash table with linear probing
- * whose slots hold the hash beside the pointer, so that a probe touches
- * the entry only when the hashes match. A new record for a live entry is
+ * whose slots hold the hash and the type beside the pointer, so that a
+ * probe touches the entry only when the hashes match, and a pass over
+ * one class of entries reads no other. A new record for a live entry is
  * copied over the old one in place: one lookup, and no allocation when it
- * is no larger. Records are applied in batches: the slots and entries of
- * a batch are prefetched first, so that the cache misses of a large live
- * set overlap instead of queueing. The memory is the live set plus about
- * 70 bytes an entry, whatever the history.
+ * is no larger. Records are applied and looked up in batches: the slots
+ * and entries of a batch are prefetched first, so that the cache misses
+ * of a large live set overlap instead of queueing. The memory is the live
+ * set plus about 70 bytes an entry, whatever the history; a state can be
+ * emptied and used again for the next merge.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
