@@ -68,6 +68,17 @@ plog_test_replay_all (PlogLogger *logger,
   return g_steal_pointer (&ops);
 }
 
+GPtrArray *
+plog_test_replay (PlogLogger *logger)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *ops = plog_test_replay_all (logger, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (ops);
+  return ops;
+}
+
 static int
 compare_names (gconstpointer a,
                gconstpointer b)

@@ -19,6 +19,8 @@ GBytes    *plog_test_bytes         (const char *str);
 /* Every op the logger replays, in order, in a new array of PlogOp. */
 GPtrArray *plog_test_replay_all    (PlogLogger *logger,
                                     GError    **error);
+/* plog_test_replay_all(), asserting that it succeeds. */
+GPtrArray *plog_test_replay        (PlogLogger *logger);
 /* The data files (*.log, *.snap) of @dir, sorted by name. */
 GPtrArray *plog_test_list_files    (const char *dir,
                                     const char *suffix);

@@ -107,17 +107,6 @@ stop_ok (PlogLogger *logger)
   g_assert_false (plog_logger_get_recording (logger));
 }
 
-static GPtrArray *
-replay_ok (PlogLogger *logger)
-{
-  g_autoptr(GError) error = NULL;
-  GPtrArray *ops = plog_test_replay_all (logger, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (ops);
-  return ops;
-}
-
 static void
 compact_cb (GObject      *source,
             GAsyncResult *result,
@@ -623,7 +612,7 @@ check_quiet_tail (Layout     *l,
 
   if (play_first)
     {
-      g_autoptr(GPtrArray) got = replay_ok (logger);
+      g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
       assert_ops (got, l->ops, n_good, NULL);
     }
@@ -634,7 +623,7 @@ check_quiet_tail (Layout     *l,
   flush_ok (logger);
   {
     /* while recording */
-    g_autoptr(GPtrArray) got = replay_ok (logger);
+    g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
     assert_ops (got, l->ops, n_good, more);
   }
@@ -643,7 +632,7 @@ check_quiet_tail (Layout     *l,
 
   logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
   {
-    g_autoptr(GPtrArray) got = replay_ok (logger);
+    g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
     assert_ops (got, l->ops, n_good, more);
   }
@@ -690,7 +679,7 @@ test_torn_header (void)
       truncate_file (newest, cut);
       logger = open_logger (copy, PLOG_SYNC_MODE_NONE);
       {
-        g_autoptr(GPtrArray) got = replay_ok (logger);
+        g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
         assert_ops (got, l.ops, l.first_in_newest, NULL);
       }
@@ -699,7 +688,7 @@ test_torn_header (void)
         dump_ok (logger, g_ptr_array_index (more, i));
       stop_ok (logger);
       {
-        g_autoptr(GPtrArray) got = replay_ok (logger);
+        g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
         assert_ops (got, l.ops, l.first_in_newest, more);
       }
@@ -1362,7 +1351,7 @@ test_sigkill (gconstpointer data)
       g_close (out_fd, NULL);
 
       logger = open_logger (dir, PLOG_SYNC_MODE_ALWAYS);
-      got = replay_ok (logger);
+      got = plog_test_replay (logger);
       g_test_message ("round %u (%s): %u acknowledged, %u replayed", round,
                       compacting ? "compacting" : "one log", acks->len, got->len);
       if (n_threads > 1)
@@ -1379,7 +1368,7 @@ test_sigkill (gconstpointer data)
           dump_numbered (logger, got->len, got->len + 3);
           stop_ok (logger);
           {
-            g_autoptr(GPtrArray) all = replay_ok (logger);
+            g_autoptr(GPtrArray) all = plog_test_replay (logger);
 
             check_numbered_prefix (all, got->len + 2, !compacting);
             g_assert_cmpuint (all->len, ==, got->len + 3);
@@ -1450,7 +1439,7 @@ check_recovery (PlogLogger *logger,
 
   for (int pass = 0; pass < 2; pass++)
     {
-      g_autoptr(GPtrArray) got = replay_ok (logger);
+      g_autoptr(GPtrArray) got = plog_test_replay (logger);
       gboolean kept = failed != NULL && got->len == acked->len + 1 + after->len
                       && plog_op_equal (g_ptr_array_index (got, acked->len), failed);
 
@@ -1681,7 +1670,7 @@ unwritable_child (const char *base)
     record_ok (logger);
     dump_ok (logger, op);
     stop_ok (logger);
-    got = replay_ok (logger);
+    got = plog_test_replay (logger);
     g_assert_cmpuint (got->len, ==, 1);
     free_logger (logger);
   }
@@ -1836,7 +1825,7 @@ failed_stop_child (PlogSyncMode mode)
   g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
   logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
   {
-    g_autoptr(GPtrArray) got = replay_ok (logger);
+    g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
     g_assert_cmpuint (got->len, <=, dumped->len);
     assert_ops (got, dumped, got->len, NULL);
@@ -1848,7 +1837,7 @@ failed_stop_child (PlogSyncMode mode)
 
     dump_ok (logger, op);
     stop_ok (logger);
-    got = replay_ok (logger);
+    got = plog_test_replay (logger);
     g_assert_cmpuint (got->len, >=, 1);
     assert_op_equal (op, g_ptr_array_index (got, got->len - 1), got->len - 1);
   }
@@ -1955,7 +1944,7 @@ test_leftovers (void)
    * the next snapshot covers */
   covered = dir_contents (dir);
   compact_ok (logger);
-  expected = replay_ok (logger);
+  expected = plog_test_replay (logger);
   free_logger (logger);
 
   snap = newest_file (dir, ".snap");
@@ -1995,7 +1984,7 @@ test_leftovers (void)
   g_assert_false (g_file_test (stray_tmp, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_test (snap, G_FILE_TEST_EXISTS));
   {
-    g_autoptr(GPtrArray) got = replay_ok (logger);
+    g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
     assert_ops (got, expected, expected->len, NULL);
   }
@@ -2024,7 +2013,7 @@ test_leftovers (void)
       g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
     }
   {
-    g_autoptr(GPtrArray) got = replay_ok (logger);
+    g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
     assert_same_state (expected, got);
   }

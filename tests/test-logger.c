@@ -165,23 +165,12 @@ dump_take (PlogLogger *logger,
     plog_op_unref (op);
 }
 
-static GPtrArray *
-replay (PlogLogger *logger)
-{
-  g_autoptr(GError) error = NULL;
-  GPtrArray *ops = plog_test_replay_all (logger, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (ops);
-  return ops;
-}
-
 /* @logger replays exactly @expected. */
 static void
 assert_replays (PlogLogger *logger,
                 GPtrArray  *expected)
 {
-  g_autoptr(GPtrArray) got = replay (logger);
+  g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
   assert_ops_equal (got, expected);
 }
@@ -470,7 +459,7 @@ static void
 assert_replays_to (PlogLogger *logger,
                    Model      *expected)
 {
-  g_autoptr(GPtrArray) ops = replay (logger);
+  g_autoptr(GPtrArray) ops = plog_test_replay (logger);
   g_autoptr(Model) got = model_from_ops (ops);
 
   assert_models_equal (got, expected);
@@ -914,7 +903,7 @@ test_lock_other_process (void)
   /* and the parent gets it back, with the child's op */
   logger = open_logger (dir);
   {
-    g_autoptr(GPtrArray) got = replay (logger);
+    g_autoptr(GPtrArray) got = plog_test_replay (logger);
     g_autoptr(GPtrArray) expected = op_array_new ();
 
     g_ptr_array_add (expected, op_put ("from-child", "v", 2));
@@ -1160,7 +1149,7 @@ test_dump_not_recording (Fixture       *f,
   g_clear_error (&error);
 
   /* the refused op is not in the log */
-  got = replay (f->logger);
+  got = plog_test_replay (f->logger);
   g_assert_cmpuint (got->len, ==, 1);
   g_assert_true (plog_op_equal (g_ptr_array_index (got, 0), op));
 }
@@ -1270,7 +1259,7 @@ run_exit_without_stop (const char   *name,
 
   {
     PlogLogger *logger = open_logger (dir);
-    g_autoptr(GPtrArray) got = replay (logger);
+    g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
     assert_ops_equal (got, ops);
     close_logger (&logger);
@@ -1318,7 +1307,7 @@ test_round_trip (Fixture       *f,
   stop (f->logger);
 
   fixture_reopen (f);
-  got = replay (f->logger);
+  got = plog_test_replay (f->logger);
   assert_ops_equal (got, ops);
   for (guint i = 0; i < ops->len; i++)
     g_assert_cmpint (plog_op_get_kind (g_ptr_array_index (got, i)), ==,
@@ -1499,7 +1488,7 @@ test_stop_failed_then_unref (void)
    * (the tail that could not be written is a torn tail at worst). */
   {
     PlogLogger *logger = open_logger (dir);
-    g_autoptr(GPtrArray) got = replay (logger);
+    g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
     g_test_message ("%u of %u ops replayed", got->len, ops->len);
     g_assert_cmpuint (got->len, >=, N_WRITTEN);
@@ -1529,14 +1518,14 @@ static void
 test_play_empty (Fixture       *f,
                  gconstpointer  data)
 {
-  g_autoptr(GPtrArray) got = replay (f->logger);
+  g_autoptr(GPtrArray) got = plog_test_replay (f->logger);
 
   g_assert_cmpuint (got->len, ==, 0);
   g_assert_cmpuint (f->replayed->len, ==, 0);
 
   record (f->logger);
   g_clear_pointer (&got, g_ptr_array_unref);
-  got = replay (f->logger);
+  got = plog_test_replay (f->logger);
   g_assert_cmpuint (got->len, ==, 0);
   stop (f->logger);
 }
@@ -1947,7 +1936,7 @@ static void
 assert_snapshot_order (PlogLogger *logger,
                        guint       n_entries)
 {
-  g_autoptr(GPtrArray) got = replay (logger);
+  g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
   g_assert_cmpuint (got->len, ==, n_entries);
   for (guint i = 1; i < got->len; i++)
@@ -2286,7 +2275,7 @@ test_threads_dump (Fixture       *f,
   stop (f->logger);
 
   fixture_reopen (f);
-  got = replay (f->logger);
+  got = plog_test_replay (f->logger);
   g_assert_cmpuint (got->len, ==, 4 * 2 * n_ops);
   for (guint i = 0; i < got->len; i++)
     {
@@ -2371,7 +2360,7 @@ test_clear_recording (Fixture       *f,
   g_assert_cmpuint (count_files (f->path, ".snap") + count_files (f->path, ".log"), <=, 2);
 
   {
-    g_autoptr(GPtrArray) got = replay (f->logger);
+    g_autoptr(GPtrArray) got = plog_test_replay (f->logger);
 
     g_assert_cmpuint (got->len, ==, 0);
   }
@@ -2401,7 +2390,7 @@ test_clear_not_recording (Fixture       *f,
   g_assert_no_error (error);
   g_assert_false (plog_logger_get_recording (f->logger));
   {
-    g_autoptr(GPtrArray) got = replay (f->logger);
+    g_autoptr(GPtrArray) got = plog_test_replay (f->logger);
 
     g_assert_cmpuint (got->len, ==, 0);
   }
@@ -2412,7 +2401,7 @@ test_clear_not_recording (Fixture       *f,
 
   fixture_reopen (f);
   {
-    g_autoptr(GPtrArray) got = replay (f->logger);
+    g_autoptr(GPtrArray) got = plog_test_replay (f->logger);
 
     g_assert_cmpuint (got->len, ==, 0);
   }
