@@ -79,9 +79,9 @@ plog_test_replay (PlogLogger *logger)
   return ops;
 }
 
-static int
-compare_names (gconstpointer a,
-               gconstpointer b)
+int
+plog_test_compare_strings (gconstpointer a,
+                           gconstpointer b)
 {
   return strcmp (*(const char * const *) a, *(const char * const *) b);
 }
@@ -98,7 +98,7 @@ plog_test_list_files (const char *path,
   while ((name = g_dir_read_name (dir)) != NULL)
     if (suffix == NULL || g_str_has_suffix (name, suffix))
       g_ptr_array_add (names, g_build_filename (path, name, NULL));
-  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_sort (names, plog_test_compare_strings);
   return g_steal_pointer (&names);
 }
 

@@ -24,6 +24,9 @@ GPtrArray *plog_test_replay        (PlogLogger *logger);
 /* The data files (*.log, *.snap) of @dir, sorted by name. */
 GPtrArray *plog_test_list_files    (const char *dir,
                                     const char *suffix);
+/* For g_ptr_array_sort() of strings. */
+int        plog_test_compare_strings (gconstpointer a,
+                                      gconstpointer b);
 
 /* Runs every pending source of the default main context. */
 void       plog_test_drain_main_context (void);

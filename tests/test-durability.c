@@ -1857,13 +1857,6 @@ test_failed_stop (gconstpointer data)
   g_test_trap_assert_passed ();
 }
 
-static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
-{
-  return strcmp (*(const char * const *) a, *(const char * const *) b);
-}
-
 /* The ops as strings, sorted: the state, whatever the order of a
  * snapshot's entries. */
 static GPtrArray *
@@ -1873,7 +1866,7 @@ sorted_strings (GPtrArray *ops)
 
   for (guint i = 0; i < ops->len; i++)
     g_ptr_array_add (strings, plog_op_to_string (g_ptr_array_index (ops, i)));
-  g_ptr_array_sort (strings, compare_strings);
+  g_ptr_array_sort (strings, plog_test_compare_strings);
   return strings;
 }
 
