@@ -3,9 +3,9 @@
  *
  * Every test dumps a random stream of ops into a logger with a small
  * max-size, so that many automatic compactions land, and applies the same
- * ops to a model kept here in GHashTables. Replaying the directory into a
- * fresh model must then rebuild exactly the model of every op: values,
- * sub values, configurations and their timestamps.
+ * ops to the reference model of plog-test-model.c. Replaying the
+ * directory into a fresh model must then rebuild exactly the model of
+ * every op: values, sub values, configurations and their timestamps.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -16,484 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "plog-test-model.h"
 #include "plog-test-util.h"
 
 #define WAIT_SECONDS 120
-
-/* {{{ Reference model */
-
-typedef struct
-{
-  GBytes *value;                /* never NULL: empty when absent */
-  gint64  timestamp;
-} Entry;
-
-typedef struct
-{
-  GHashTable *configuration;    /* utf8 -> utf8, never empty */
-  gint64      timestamp;
-} Config;
-
-typedef struct
-{
-  Config     *global;           /* NULL: no global configuration */
-  GHashTable *configs;          /* GBytes key -> Config */
-  GHashTable *values;           /* GBytes key -> Entry */
-  GHashTable *subs;             /* GBytes key -> GHashTable (GBytes sub key -> Entry) */
-} Model;
-
-static GBytes *
-bytes_norm (GBytes *bytes)
-{
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    return g_bytes_new (NULL, 0);
-  return g_bytes_ref (bytes);
-}
-
-static gboolean
-bytes_empty (GBytes *bytes)
-{
-  return bytes == NULL || g_bytes_get_size (bytes) == 0;
-}
-
-static char *
-bytes_describe (GBytes *bytes)
-{
-  GString *s = g_string_new ("\"");
-  gsize len = 0;
-  const guint8 *data = bytes != NULL ? g_bytes_get_data (bytes, &len) : NULL;
-
-  for (gsize i = 0; i < len && i < 48; i++)
-    {
-      if (data[i] >= 0x20 && data[i] < 0x7f && data[i] != '"' && data[i] != '\\')
-        g_string_append_c (s, data[i]);
-      else
-        g_string_append_printf (s, "\\x%02x", data[i]);
-    }
-  if (len > 48)
-    g_string_append_printf (s, "...(%" G_GSIZE_FORMAT " bytes)", len);
-  g_string_append_c (s, '"');
-  return g_string_free (s, FALSE);
-}
-
-static Entry *
-entry_new (GBytes *value,
-           gint64  timestamp)
-{
-  Entry *e = g_new0 (Entry, 1);
-
-  e->value = bytes_norm (value);
-  e->timestamp = timestamp;
-  return e;
-}
-
-static void
-entry_free (gpointer data)
-{
-  Entry *e = data;
-
-  g_bytes_unref (e->value);
-  g_free (e);
-}
-
-static GHashTable *
-configuration_copy (GHashTable *configuration)
-{
-  GHashTable *copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  GHashTableIter iter;
-  gpointer k, v;
-
-  g_hash_table_iter_init (&iter, configuration);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    g_hash_table_insert (copy, g_strdup (k), g_strdup (v));
-  return copy;
-}
-
-static gboolean
-configuration_equal (GHashTable *a,
-                     GHashTable *b)
-{
-  GHashTableIter iter;
-  gpointer k, v;
-
-  if (g_hash_table_size (a) != g_hash_table_size (b))
-    return FALSE;
-  g_hash_table_iter_init (&iter, a);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    {
-      const char *other = g_hash_table_lookup (b, k);
-
-      if (other == NULL || strcmp (other, v) != 0)
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static Config *
-config_new (GHashTable *configuration,
-            gint64      timestamp)
-{
-  Config *c = g_new0 (Config, 1);
-
-  c->configuration = configuration_copy (configuration);
-  c->timestamp = timestamp;
-  return c;
-}
-
-static void
-config_free (gpointer data)
-{
-  Config *c = data;
-
-  if (c == NULL)
-    return;
-  g_hash_table_unref (c->configuration);
-  g_free (c);
-}
-
-static GHashTable *
-sub_table_new (void)
-{
-  return g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
-                                (GDestroyNotify) g_bytes_unref, entry_free);
-}
-
-static Model *
-model_new (void)
-{
-  Model *m = g_new0 (Model, 1);
-
-  m->configs = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
-                                      (GDestroyNotify) g_bytes_unref, config_free);
-  m->values = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
-                                     (GDestroyNotify) g_bytes_unref, entry_free);
-  m->subs = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
-                                   (GDestroyNotify) g_bytes_unref,
-                                   (GDestroyNotify) g_hash_table_unref);
-  return m;
-}
-
-static void
-model_free (Model *m)
-{
-  if (m == NULL)
-    return;
-  config_free (m->global);
-  g_hash_table_unref (m->configs);
-  g_hash_table_unref (m->values);
-  g_hash_table_unref (m->subs);
-  g_free (m);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Model, model_free)
-
-/* The merge table of design.md, applied to the raw fields of an op, with
- * its precedence: a configuration, then put, then a sub key, then clear. */
-static void
-model_apply (Model      *m,
-             GBytes     *key_in,
-             GBytes     *sub_in,
-             GBytes     *value,
-             gint64      timestamp,
-             gboolean    put,
-             gboolean    clear,
-             GHashTable *configuration)
-{
-  g_autoptr(GBytes) key = bytes_norm (key_in);
-  gboolean has_key = !bytes_empty (key_in);
-  gboolean has_sub = !bytes_empty (sub_in);
-
-  if (configuration != NULL)
-    {
-      if (!has_key)
-        {
-          g_clear_pointer (&m->global, config_free);
-          if (g_hash_table_size (configuration) > 0)
-            m->global = config_new (configuration, timestamp);
-        }
-      else if (g_hash_table_size (configuration) > 0)
-        g_hash_table_replace (m->configs, g_bytes_ref (key), config_new (configuration, timestamp));
-      else
-        g_hash_table_remove (m->configs, key);
-    }
-  else if (put)
-    {
-      if (has_sub)
-        {
-          GHashTable *subs = g_hash_table_lookup (m->subs, key);
-
-          if (subs == NULL)
-            {
-              subs = sub_table_new ();
-              g_hash_table_insert (m->subs, g_bytes_ref (key), subs);
-            }
-          g_hash_table_replace (subs, g_bytes_ref (sub_in), entry_new (value, timestamp));
-        }
-      else
-        g_hash_table_replace (m->values, g_bytes_ref (key), entry_new (value, timestamp));
-    }
-  else if (has_sub)
-    {
-      GHashTable *subs = g_hash_table_lookup (m->subs, key);
-
-      if (subs != NULL)
-        {
-          g_hash_table_remove (subs, sub_in);
-          if (g_hash_table_size (subs) == 0)
-            g_hash_table_remove (m->subs, key);
-        }
-    }
-  else if (clear)
-    {
-      if (has_key)
-        g_hash_table_remove (m->subs, key);
-      else
-        {
-          g_hash_table_remove_all (m->values);
-          g_hash_table_remove_all (m->subs);
-        }
-    }
-  else
-    g_hash_table_remove (m->values, key);
-}
-
-static void
-model_apply_op (Model  *m,
-                PlogOp *op)
-{
-  model_apply (m,
-               plog_op_get_key (op),
-               plog_op_get_sub_key (op),
-               plog_op_get_value (op),
-               plog_op_get_timestamp (op),
-               plog_op_get_put (op),
-               plog_op_get_clear (op),
-               plog_op_get_configuration (op));
-}
-
-static guint
-model_n_configs (Model *m)
-{
-  return (m->global != NULL ? 1 : 0) + g_hash_table_size (m->configs);
-}
-
-/* One op per live entry: configurations, values and sub values. */
-static guint
-model_n_live (Model *m)
-{
-  GHashTableIter iter;
-  gpointer subs;
-  guint n = model_n_configs (m) + g_hash_table_size (m->values);
-
-  g_hash_table_iter_init (&iter, m->subs);
-  while (g_hash_table_iter_next (&iter, NULL, &subs))
-    n += g_hash_table_size (subs);
-  return n;
-}
-
-static guint
-varint_size (guint64 v)
-{
-  guint n = 1;
-
-  while (v >= 0x80)
-    {
-      v >>= 7;
-      n++;
-    }
-  return n;
-}
-
-static guint64
-bytes_field_size (GBytes *b)
-{
-  gsize len = b != NULL ? g_bytes_get_size (b) : 0;
-
-  return len == 0 ? 0 : varint_size (len) + len;
-}
-
-/* An upper estimate of the encoded size of the live set (one record per
- * live entry), for the bounds on the directory. */
-static guint64
-model_encoded_size (Model *m)
-{
-  GHashTableIter iter, sub_iter;
-  gpointer k, v, sk, sv;
-  guint64 size = 0;
-
-  g_hash_table_iter_init (&iter, m->values);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    size += 8 + 1 + 10 + bytes_field_size (k) + bytes_field_size (((Entry *) v)->value);
-  g_hash_table_iter_init (&iter, m->subs);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    {
-      g_hash_table_iter_init (&sub_iter, v);
-      while (g_hash_table_iter_next (&sub_iter, &sk, &sv))
-        size += 8 + 1 + 10 + bytes_field_size (k) + bytes_field_size (sk)
-                + bytes_field_size (((Entry *) sv)->value);
-    }
-  /* configurations are few and small */
-  size += model_n_configs (m) * 128;
-  return size;
-}
-
-static char *
-config_describe (Config *c)
-{
-  GString *s = g_string_new ("{");
-  GHashTableIter iter;
-  gpointer k, v;
-
-  if (c == NULL)
-    return g_strdup ("(none)");
-  g_hash_table_iter_init (&iter, c->configuration);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    g_string_append_printf (s, " %s=%s", (char *) k, (char *) v);
-  g_string_append_printf (s, " } @%" G_GINT64_FORMAT, c->timestamp);
-  return g_string_free (s, FALSE);
-}
-
-static char *
-config_diff (const char *what,
-             Config     *expected,
-             Config     *got)
-{
-  g_autofree char *e = NULL;
-  g_autofree char *g = NULL;
-
-  if (expected == NULL && got == NULL)
-    return NULL;
-  if (expected != NULL && got != NULL
-      && configuration_equal (expected->configuration, got->configuration)
-      && expected->timestamp == got->timestamp)
-    return NULL;
-  e = config_describe (expected);
-  g = config_describe (got);
-  return g_strdup_printf ("configuration of %s: expected %s, got %s", what, e, g);
-}
-
-static char *
-entry_diff (const char *what,
-            Entry      *expected,
-            Entry      *got)
-{
-  g_autofree char *e = NULL;
-  g_autofree char *g = NULL;
-
-  if (expected == NULL && got == NULL)
-    return NULL;
-  if (expected != NULL && got != NULL
-      && g_bytes_equal (expected->value, got->value)
-      && expected->timestamp == got->timestamp)
-    return NULL;
-  e = expected != NULL ? bytes_describe (expected->value) : g_strdup ("(absent)");
-  g = got != NULL ? bytes_describe (got->value) : g_strdup ("(absent)");
-  return g_strdup_printf ("%s: expected %s @%" G_GINT64_FORMAT ", got %s @%" G_GINT64_FORMAT,
-                          what, e, expected != NULL ? expected->timestamp : 0,
-                          g, got != NULL ? got->timestamp : 0);
-}
-
-/* Walks the entries of @a and looks them up in @b; @a_is_expected says
- * which side is which in the message. */
-static char *
-model_diff_one_way (Model    *a,
-                    Model    *b,
-                    gboolean  a_is_expected)
-{
-  GHashTableIter iter, sub_iter;
-  gpointer k, v, sk, sv;
-
-#define DIFF(fn, what, x, y) \
-  (a_is_expected ? fn (what, x, y) : fn (what, y, x))
-
-  {
-    char *d = DIFF (config_diff, "the global configuration", a->global, b->global);
-    if (d != NULL)
-      return d;
-  }
-  g_hash_table_iter_init (&iter, a->configs);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    {
-      g_autofree char *what = bytes_describe (k);
-      char *d = DIFF (config_diff, what, (Config *) v, (Config *) g_hash_table_lookup (b->configs, k));
-
-      if (d != NULL)
-        return d;
-    }
-  g_hash_table_iter_init (&iter, a->values);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    {
-      g_autofree char *key = bytes_describe (k);
-      g_autofree char *what = g_strdup_printf ("value of key %s", key);
-      char *d = DIFF (entry_diff, what, (Entry *) v, (Entry *) g_hash_table_lookup (b->values, k));
-
-      if (d != NULL)
-        return d;
-    }
-  g_hash_table_iter_init (&iter, a->subs);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    {
-      GHashTable *other = g_hash_table_lookup (b->subs, k);
-
-      g_hash_table_iter_init (&sub_iter, v);
-      while (g_hash_table_iter_next (&sub_iter, &sk, &sv))
-        {
-          g_autofree char *key = bytes_describe (k);
-          g_autofree char *sub = bytes_describe (sk);
-          g_autofree char *what = g_strdup_printf ("value of key %s sub key %s", key, sub);
-          Entry *o = other != NULL ? g_hash_table_lookup (other, sk) : NULL;
-          char *d = DIFF (entry_diff, what, (Entry *) sv, o);
-
-          if (d != NULL)
-            return d;
-        }
-    }
-#undef DIFF
-  return NULL;
-}
-
-static char *
-model_diff (Model *expected,
-            Model *got)
-{
-  char *d = model_diff_one_way (expected, got, TRUE);
-
-  if (d == NULL)
-    d = model_diff_one_way (got, expected, FALSE);
-  return d;
-}
-
-/* Copies every entry of @src into @dst (the tests of threads use disjoint
- * keys, so this is a union). */
-static void
-model_merge (Model *dst,
-             Model *src)
-{
-  GHashTableIter iter, sub_iter;
-  gpointer k, v, sk, sv;
-
-  g_hash_table_iter_init (&iter, src->configs);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    g_hash_table_replace (dst->configs, g_bytes_ref (k),
-                          config_new (((Config *) v)->configuration, ((Config *) v)->timestamp));
-  g_hash_table_iter_init (&iter, src->values);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    g_hash_table_replace (dst->values, g_bytes_ref (k),
-                          entry_new (((Entry *) v)->value, ((Entry *) v)->timestamp));
-  g_hash_table_iter_init (&iter, src->subs);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    {
-      GHashTable *subs = sub_table_new ();
-
-      g_hash_table_iter_init (&sub_iter, v);
-      while (g_hash_table_iter_next (&sub_iter, &sk, &sv))
-        g_hash_table_insert (subs, g_bytes_ref (sk),
-                             entry_new (((Entry *) sv)->value, ((Entry *) sv)->timestamp));
-      g_hash_table_replace (dst->subs, g_bytes_ref (k), subs);
-    }
-}
-
-/* }}} */
 
 /* {{{ Random ops */
 
@@ -591,8 +117,8 @@ gen_configuration (Gen *g)
 /* A random op, applied to @model as well; all kinds, through every
  * constructor. */
 static PlogOp *
-gen_op (Gen   *g,
-        Model *model)
+gen_op (Gen           *g,
+        PlogTestModel *model)
 {
   guint r = g_rand_int_range (g->rand, 0, 1000);
   g_autoptr(GBytes) key = NULL;
@@ -681,10 +207,8 @@ gen_op (Gen   *g,
       op = plog_op_new (key, sub, value, timestamp, put, clear, configuration);
     }
 
-  model_apply (model, key, sub, value, timestamp, put, clear, configuration);
-  /* framing, flags, timestamp and the fields: an estimate of its record */
-  g->dumped_bytes += 8 + 1 + 10 + bytes_field_size (key) + bytes_field_size (sub)
-                     + bytes_field_size (value) + (configuration != NULL ? 64 : 0);
+  plog_test_model_apply_fields (model, key, sub, value, timestamp, put, clear, configuration);
+  g->dumped_bytes += plog_test_model_record_size (key, sub, value, timestamp, configuration);
   return op;
 }
 
@@ -847,18 +371,18 @@ replay_cb (PlogOp   *op,
 {
   gpointer *data = user_data;
 
-  model_apply_op (data[0], op);
+  plog_test_model_apply (data[0], op);
   g_ptr_array_add (data[1], plog_op_ref (op));
 }
 
 /* Replays the logger into a fresh model; @ops_out gets the ops. */
-static Model *
+static PlogTestModel *
 replay_model (PlogLogger  *logger,
               GPtrArray  **ops_out)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
-  Model *model = model_new ();
+  PlogTestModel *model = plog_test_model_new ();
   gpointer data[2] = { model, ops };
   gboolean ok = plog_logger_play (logger, replay_cb, data, NULL, &error);
 
@@ -870,43 +394,31 @@ replay_model (PlogLogger  *logger,
 }
 
 static void
-assert_model_equal (Model      *expected,
-                    Model      *got,
-                    const char *where)
+assert_replay_equal (PlogLogger    *logger,
+                     PlogTestModel *expected,
+                     const char    *where)
 {
-  g_autofree char *diff = model_diff (expected, got);
+  g_autoptr(PlogTestModel) got = replay_model (logger, NULL);
 
-  if (diff != NULL)
-    g_test_message ("%s: the replayed state differs from the model: %s", where, diff);
-  g_assert_cmpstr (diff, ==, NULL);
-}
-
-static void
-assert_replay_equal (PlogLogger *logger,
-                     Model      *expected,
-                     const char *where)
-{
-  g_autoptr(Model) got = replay_model (logger, NULL);
-
-  assert_model_equal (expected, got, where);
+  plog_test_model_assert_equal (expected, got, where);
 }
 
 /* What a replay of a fully compacted directory looks like: one op per
  * live entry, the configurations first, the same state. */
 static void
-assert_compacted_replay (PlogLogger *logger,
-                         Model      *expected,
-                         const char *where)
+assert_compacted_replay (PlogLogger    *logger,
+                         PlogTestModel *expected,
+                         const char    *where)
 {
   g_autoptr(GPtrArray) ops = NULL;
-  g_autoptr(Model) got = replay_model (logger, &ops);
-  guint n_configs = model_n_configs (expected);
+  g_autoptr(PlogTestModel) got = replay_model (logger, &ops);
+  guint n_configs = plog_test_model_n_configs (expected);
 
-  assert_model_equal (expected, got, where);
-  if (ops->len != model_n_live (expected))
+  plog_test_model_assert_equal (expected, got, where);
+  if (ops->len != plog_test_model_n_live (expected))
     g_test_message ("%s: %u ops replayed after a compaction, %u live entries",
-                    where, ops->len, model_n_live (expected));
-  g_assert_cmpuint (ops->len, ==, model_n_live (expected));
+                    where, ops->len, plog_test_model_n_live (expected));
+  g_assert_cmpuint (ops->len, ==, plog_test_model_n_live (expected));
   for (guint i = 0; i < ops->len; i++)
     {
       PlogOpKind kind = plog_op_get_kind (g_ptr_array_index (ops, i));
@@ -977,7 +489,7 @@ test_equivalence (gconstpointer data)
   guint seed_index = GPOINTER_TO_UINT (data);
   guint32 seed = seeds[seed_index];
   g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
-  g_autoptr(Model) model = model_new ();
+  g_autoptr(PlogTestModel) model = plog_test_model_new ();
   gint64 max_size = 2048 * (1 + seed_index % 3);
   PlogSyncMode mode = seed_index % 2 ? PLOG_SYNC_MODE_NONE : PLOG_SYNC_MODE_PERIODIC;
   Gen gen = { rand, 50, 5, "", TRUE, 1700000000000000, 0 };
@@ -1078,7 +590,8 @@ test_equivalence (gconstpointer data)
                   "(%u explicit requests, %u windows with an automatic one), %u plays, %u restarts, "
                   "%u reopens, %u live entries",
                   seed, n_ops, gen.dumped_bytes, (guint) g_atomic_int_get (&h.compacted),
-                  h.explicit_done, n_auto, n_plays, n_restarts, n_reopens, model_n_live (model));
+                  h.explicit_done, n_auto, n_plays, n_restarts, n_reopens,
+                  plog_test_model_n_live (model));
   /* many automatic compactions, not only the explicit ones */
   g_assert_cmpuint (n_auto, >=, 8);
 
@@ -1093,9 +606,9 @@ test_equivalence (gconstpointer data)
 static void
 test_snapshot_shape (void)
 {
-  g_autoptr(Model) model = model_new ();
+  g_autoptr(PlogTestModel) model = plog_test_model_new ();
   g_autoptr(GPtrArray) ops = NULL;
-  g_autoptr(Model) replayed = NULL;
+  g_autoptr(PlogTestModel) replayed = NULL;
   Harness h;
   GHashTable *c;
   struct {
@@ -1123,7 +636,7 @@ test_snapshot_shape (void)
         g_autoptr(GBytes) value = plog_test_bytes (puts[i].value);
         g_autoptr(PlogOp) op = plog_op_new (key, sub, value, puts[i].ts ^ round, TRUE, FALSE, NULL);
 
-        model_apply_op (model, op);
+        plog_test_model_apply (model, op);
         g_assert_true (plog_logger_dump (h.logger, op, NULL));
       }
 
@@ -1138,7 +651,7 @@ test_snapshot_shape (void)
       g_hash_table_insert (c, (gpointer) "size", (gpointer) "10");
       op = plog_op_new_configure (key, c, 1000 + i);
       g_hash_table_unref (c);
-      model_apply_op (model, op);
+      plog_test_model_apply (model, op);
       g_assert_true (plog_logger_dump (h.logger, op, NULL));
     }
   {
@@ -1148,7 +661,7 @@ test_snapshot_shape (void)
     c = g_hash_table_new (g_str_hash, g_str_equal);
     op = plog_op_new_configure (key, c, 2000);
     g_hash_table_unref (c);
-    model_apply_op (model, op);
+    plog_test_model_apply (model, op);
     g_assert_true (plog_logger_dump (h.logger, op, NULL));
   }
   {
@@ -1158,20 +671,20 @@ test_snapshot_shape (void)
     g_autoptr(PlogOp) del = plog_op_new_delete (key);
     g_autoptr(PlogOp) clear = plog_op_new_clear (alpha, 5);
 
-    model_apply_op (model, del);
-    model_apply_op (model, clear);
+    plog_test_model_apply (model, del);
+    plog_test_model_apply (model, clear);
     g_assert_true (plog_logger_dump (h.logger, del, NULL));
     g_assert_true (plog_logger_dump (h.logger, clear, NULL));
   }
-  g_assert_cmpuint (model_n_configs (model), ==, 3);
-  g_assert_cmpuint (model_n_live (model), ==, 3 + 5);
+  g_assert_cmpuint (plog_test_model_n_configs (model), ==, 3);
+  g_assert_cmpuint (plog_test_model_n_live (model), ==, 3 + 5);
 
   harness_stop (&h);
   harness_compact (&h);
   assert_fully_compacted_layout (h.dir);
 
   replayed = replay_model (h.logger, &ops);
-  assert_model_equal (model, replayed, "snapshot");
+  plog_test_model_assert_equal (model, replayed, "snapshot");
   assert_compacted_replay (h.logger, model, "snapshot");
   for (guint i = 0; i < ops->len; i++)
     {
@@ -1206,7 +719,7 @@ static void
 test_bounded (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (31337);
-  g_autoptr(Model) model = model_new ();
+  g_autoptr(PlogTestModel) model = plog_test_model_new ();
   Gen gen = { rand, 20, 5, "", FALSE, 0, 0 };
   const gint64 max_size = 16384;
   const gint64 duration = (g_test_slow () ? 6 : 2) * G_USEC_PER_SEC;
@@ -1237,7 +750,7 @@ test_bounded (void)
           sample_dir (h.dir, &max_files, &max_bytes);
           if (max_bytes > before)
             dumped_at_peak = gen.dumped_bytes;
-          live_max = MAX (live_max, model_encoded_size (model));
+          live_max = MAX (live_max, plog_test_model_encoded_size (model));
           if (g_get_monotonic_time () - start >= duration)
             break;
         }
@@ -1262,7 +775,7 @@ test_bounded (void)
 
   /* fully compacted: the live set only */
   g_assert_cmpuint (n_files, ==, 1);
-  g_assert_cmpuint (final_bytes, <=, 16 + model_encoded_size (model));
+  g_assert_cmpuint (final_bytes, <=, 16 + plog_test_model_encoded_size (model));
 
   /* while the stream ran: a few logs and snapshots, nothing that grows
    * with the history */
@@ -1439,7 +952,7 @@ test_cursor_pinned (gconstpointer data)
 {
   gboolean recording = GPOINTER_TO_INT (data);
   g_autoptr(GRand) rand = g_rand_new_with_seed (5150);
-  g_autoptr(Model) model = model_new ();
+  g_autoptr(PlogTestModel) model = plog_test_model_new ();
   g_autoptr(GPtrArray) before = NULL;
   g_autoptr(GPtrArray) logs_before = NULL;
   g_autoptr(PlogCursor) cursor = NULL;
@@ -1531,12 +1044,12 @@ test_cursor_pinned (gconstpointer data)
 
 typedef struct
 {
-  PlogLogger *logger;
-  guint       index;
-  guint       n_ops;
-  Model      *model;
-  gint       *running;
-  gint       *enough;            /* set once enough explicit compactions ran */
+  PlogLogger    *logger;
+  guint          index;
+  guint          n_ops;
+  PlogTestModel *model;
+  gint          *running;
+  gint          *enough;         /* set once enough explicit compactions ran */
 } ThreadData;
 
 static gpointer
@@ -1570,7 +1083,7 @@ test_threads (void)
 {
   ThreadData td[4];
   GThread *threads[4];
-  g_autoptr(Model) merged = model_new ();
+  g_autoptr(PlogTestModel) merged = plog_test_model_new ();
   gint running = G_N_ELEMENTS (td);
   gint enough = FALSE;
   guint explicit_rounds = 0;
@@ -1585,7 +1098,7 @@ test_threads (void)
       td[i].logger = h.logger;
       td[i].index = i;
       td[i].n_ops = 16000;
-      td[i].model = model_new ();
+      td[i].model = plog_test_model_new ();
       td[i].running = &running;
       td[i].enough = &enough;
       threads[i] = g_thread_new ("dumper", dump_thread, &td[i]);
@@ -1602,15 +1115,16 @@ test_threads (void)
   for (guint i = 0; i < G_N_ELEMENTS (td); i++)
     {
       g_thread_join (threads[i]);
-      model_merge (merged, td[i].model);
-      model_free (td[i].model);
+      plog_test_model_merge (merged, td[i].model);
+      plog_test_model_free (td[i].model);
     }
   ITERATE_UNTIL (h.pending == 0);
   assert_replay_equal (h.logger, merged, "after four threads, while recording");
   harness_stop (&h);
   drain_main_context ();
   g_test_message ("%u compactions landed, %u explicit; %u live entries",
-                  (guint) g_atomic_int_get (&h.compacted), explicit_rounds, model_n_live (merged));
+                  (guint) g_atomic_int_get (&h.compacted), explicit_rounds,
+                  plog_test_model_n_live (merged));
   g_assert_cmpuint (explicit_rounds, >=, 3);
   g_assert_cmpuint ((guint) g_atomic_int_get (&h.compacted), >=, explicit_rounds);
   assert_replay_equal (h.logger, merged, "after four threads");

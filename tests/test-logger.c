@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "plog-test-model.h"
 #include "plog-test-util.h"
 
 #define TIMEOUT_MS 10000
@@ -192,277 +193,17 @@ read_cursor (PlogCursor *cursor)
 }
 
 /* ------------------------------------------------------------------ */
-/* A reference model of the merge semantics (design.md, notes)         */
-
-typedef struct
-{
-  GBytes *value;
-  gint64 timestamp;
-} Entry;
-
-typedef struct
-{
-  GHashTable *config;
-  gint64 timestamp;
-} ConfigEntry;
-
-typedef struct
-{
-  GHashTable *values;   /* GBytes key -> Entry */
-  GHashTable *subs;     /* GBytes key -> GHashTable (GBytes sub key -> Entry) */
-  GHashTable *configs;  /* GBytes key (empty: global) -> ConfigEntry */
-} Model;
-
-static void
-entry_free (gpointer data)
-{
-  Entry *entry = data;
-
-  g_bytes_unref (entry->value);
-  g_free (entry);
-}
-
-static Entry *
-entry_new (GBytes *value,
-           gint64  timestamp)
-{
-  Entry *entry = g_new0 (Entry, 1);
-
-  entry->value = value ? g_bytes_ref (value) : g_bytes_new (NULL, 0);
-  entry->timestamp = timestamp;
-  return entry;
-}
-
-static void
-config_entry_free (gpointer data)
-{
-  ConfigEntry *entry = data;
-
-  g_hash_table_unref (entry->config);
-  g_free (entry);
-}
-
-static GHashTable *
-entry_table_new (void)
-{
-  return g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
-                                (GDestroyNotify) g_bytes_unref, entry_free);
-}
-
-static Model *
-model_new (void)
-{
-  Model *model = g_new0 (Model, 1);
-
-  model->values = entry_table_new ();
-  model->subs = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
-                                       (GDestroyNotify) g_bytes_unref,
-                                       (GDestroyNotify) g_hash_table_unref);
-  model->configs = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
-                                          (GDestroyNotify) g_bytes_unref,
-                                          config_entry_free);
-  return model;
-}
-
-static void
-model_free (Model *model)
-{
-  g_hash_table_unref (model->values);
-  g_hash_table_unref (model->subs);
-  g_hash_table_unref (model->configs);
-  g_free (model);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Model, model_free)
-
-static GBytes *
-norm (GBytes *bytes)
-{
-  return bytes ? g_bytes_ref (bytes) : g_bytes_new (NULL, 0);
-}
-
-static void
-model_apply (Model  *model,
-             PlogOp *op)
-{
-  GBytes *key = norm (plog_op_get_key (op));
-  GBytes *sub_key = plog_op_get_sub_key (op);
-  GHashTable *config = plog_op_get_configuration (op);
-
-  if (config != NULL)
-    {
-      if (g_hash_table_size (config) == 0)
-        g_hash_table_remove (model->configs, key);
-      else
-        {
-          ConfigEntry *entry = g_new0 (ConfigEntry, 1);
-          GHashTableIter iter;
-          gpointer k, v;
-
-          entry->config = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-          g_hash_table_iter_init (&iter, config);
-          while (g_hash_table_iter_next (&iter, &k, &v))
-            g_hash_table_insert (entry->config, g_strdup (k), g_strdup (v));
-          entry->timestamp = plog_op_get_timestamp (op);
-          g_hash_table_replace (model->configs, g_bytes_ref (key), entry);
-        }
-    }
-  else if (plog_op_get_put (op))
-    {
-      Entry *entry = entry_new (plog_op_get_value (op), plog_op_get_timestamp (op));
-
-      if (sub_key != NULL)
-        {
-          GHashTable *tree = g_hash_table_lookup (model->subs, key);
-
-          if (tree == NULL)
-            {
-              tree = entry_table_new ();
-              g_hash_table_insert (model->subs, g_bytes_ref (key), tree);
-            }
-          g_hash_table_replace (tree, g_bytes_ref (sub_key), entry);
-        }
-      else
-        g_hash_table_replace (model->values, g_bytes_ref (key), entry);
-    }
-  else if (sub_key != NULL)
-    {
-      GHashTable *tree = g_hash_table_lookup (model->subs, key);
-
-      if (tree != NULL)
-        {
-          g_hash_table_remove (tree, sub_key);
-          if (g_hash_table_size (tree) == 0)
-            g_hash_table_remove (model->subs, key);
-        }
-    }
-  else if (plog_op_get_clear (op))
-    {
-      if (g_bytes_get_size (key) > 0)
-        g_hash_table_remove (model->subs, key);
-      else
-        {
-          /* every value and every sub tree; configurations stay */
-          g_hash_table_remove_all (model->values);
-          g_hash_table_remove_all (model->subs);
-        }
-    }
-  else
-    g_hash_table_remove (model->values, key);
-
-  g_bytes_unref (key);
-}
-
-static Model *
-model_from_ops (GPtrArray *ops)
-{
-  Model *model = model_new ();
-
-  for (guint i = 0; i < ops->len; i++)
-    model_apply (model, g_ptr_array_index (ops, i));
-  return model;
-}
-
-static guint
-model_n_entries (Model *model)
-{
-  GHashTableIter iter;
-  gpointer tree;
-  guint n = g_hash_table_size (model->values) + g_hash_table_size (model->configs);
-
-  g_hash_table_iter_init (&iter, model->subs);
-  while (g_hash_table_iter_next (&iter, NULL, &tree))
-    n += g_hash_table_size (tree);
-  return n;
-}
-
-static char *
-bytes_display (GBytes *bytes)
-{
-  gsize size;
-  const char *data = g_bytes_get_data (bytes, &size);
-  g_autofree char *raw = g_strndup (data ? data : "", size);
-
-  return g_strescape (raw, NULL);
-}
-
-static void
-assert_entries_equal (GHashTable *got,
-                      GHashTable *expected,
-                      const char *what)
-{
-  GHashTableIter iter;
-  gpointer k, v;
-
-  g_hash_table_iter_init (&iter, expected);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    {
-      Entry *e = v;
-      Entry *g = g_hash_table_lookup (got, k);
-      g_autofree char *name = NULL;
-
-      if (g == NULL || !g_bytes_equal (g->value, e->value) || g->timestamp != e->timestamp)
-        {
-          char *raw = bytes_display (k);
-
-          name = raw;
-          g_test_message ("%s “%s”: got %s (ts %" G_GINT64_FORMAT "), expected ts %" G_GINT64_FORMAT,
-                          what, name, g ? "a different value" : "nothing",
-                          g ? g->timestamp : 0, e->timestamp);
-        }
-      g_assert_nonnull (g);
-      g_assert_true (g_bytes_equal (g->value, e->value));
-      g_assert_cmpint (g->timestamp, ==, e->timestamp);
-    }
-  g_assert_cmpuint (g_hash_table_size (got), ==, g_hash_table_size (expected));
-}
-
-static void
-assert_models_equal (Model *got,
-                     Model *expected)
-{
-  GHashTableIter iter;
-  gpointer k, v;
-
-  assert_entries_equal (got->values, expected->values, "value");
-
-  g_hash_table_iter_init (&iter, expected->subs);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    {
-      GHashTable *tree = g_hash_table_lookup (got->subs, k);
-
-      g_assert_nonnull (tree);
-      assert_entries_equal (tree, v, "sub entry");
-    }
-  g_assert_cmpuint (g_hash_table_size (got->subs), ==, g_hash_table_size (expected->subs));
-
-  g_hash_table_iter_init (&iter, expected->configs);
-  while (g_hash_table_iter_next (&iter, &k, &v))
-    {
-      ConfigEntry *e = v;
-      ConfigEntry *g = g_hash_table_lookup (got->configs, k);
-      GHashTableIter citer;
-      gpointer ck, cv;
-
-      g_assert_nonnull (g);
-      g_assert_cmpint (g->timestamp, ==, e->timestamp);
-      g_assert_cmpuint (g_hash_table_size (g->config), ==, g_hash_table_size (e->config));
-      g_hash_table_iter_init (&citer, e->config);
-      while (g_hash_table_iter_next (&citer, &ck, &cv))
-        g_assert_cmpstr (g_hash_table_lookup (g->config, ck), ==, cv);
-    }
-  g_assert_cmpuint (g_hash_table_size (got->configs), ==, g_hash_table_size (expected->configs));
-}
+/* A reference model of the merge semantics: plog-test-model.c         */
 
 /* Replays @logger and checks that the state it rebuilds is @expected. */
 static void
-assert_replays_to (PlogLogger *logger,
-                   Model      *expected)
+assert_replays_to (PlogLogger    *logger,
+                   PlogTestModel *expected)
 {
   g_autoptr(GPtrArray) ops = plog_test_replay (logger);
-  g_autoptr(Model) got = model_from_ops (ops);
+  g_autoptr(PlogTestModel) got = plog_test_model_new_from_ops (ops);
 
-  assert_models_equal (got, expected);
+  plog_test_model_assert_equal (expected, got, "replay");
 }
 
 /* ------------------------------------------------------------------ */
@@ -1949,7 +1690,7 @@ test_compact_explicit (Fixture       *f,
 {
   g_autoptr(GPtrArray) ops = op_array_new ();
   g_autoptr(GRand) rand = g_rand_new_with_seed (1);
-  g_autoptr(Model) expected = NULL;
+  g_autoptr(PlogTestModel) expected = NULL;
   gint64 timestamp = 0;
 
   record (f->logger);
@@ -1961,8 +1702,8 @@ test_compact_explicit (Fixture       *f,
   g_assert_cmpuint (count_files (f->path, ".snap"), ==, 1);
   assert_private (f->path);
 
-  expected = model_from_ops (ops);
-  assert_snapshot_order (f->logger, model_n_entries (expected));
+  expected = plog_test_model_new_from_ops (ops);
+  assert_snapshot_order (f->logger, plog_test_model_n_live (expected));
   assert_replays_to (f->logger, expected);
 
   /* A second compaction merges the first snapshot's values with new
@@ -1970,26 +1711,26 @@ test_compact_explicit (Fixture       *f,
   dump_take (f->logger, ops, op_put ("second", "v", ++timestamp));
   dump_take (f->logger, ops, op_configure ("late-config", ++timestamp, "k", "v", NULL));
   dump_take (f->logger, ops, op_configure (NULL, ++timestamp, "global", "late", NULL));
-  g_clear_pointer (&expected, model_free);
-  expected = model_from_ops (ops);
+  g_clear_pointer (&expected, plog_test_model_free);
+  expected = plog_test_model_new_from_ops (ops);
   compact (f);
-  assert_snapshot_order (f->logger, model_n_entries (expected));
+  assert_snapshot_order (f->logger, plog_test_model_n_live (expected));
   assert_replays_to (f->logger, expected);
 
   /* dumps go on after the compaction; another compaction covers them */
   dump_mix (f->logger, ops, rand, 500, 30, &timestamp);
-  g_clear_pointer (&expected, model_free);
-  expected = model_from_ops (ops);
+  g_clear_pointer (&expected, plog_test_model_free);
+  expected = plog_test_model_new_from_ops (ops);
   assert_replays_to (f->logger, expected);
   compact (f);
-  assert_snapshot_order (f->logger, model_n_entries (expected));
+  assert_snapshot_order (f->logger, plog_test_model_n_live (expected));
   assert_replays_to (f->logger, expected);
   g_assert_cmpuint (count_files (f->path, ".snap"), ==, 1);
 
   dump_mix (f->logger, ops, rand, 300, 30, &timestamp);
   stop (f->logger);
-  g_clear_pointer (&expected, model_free);
-  expected = model_from_ops (ops);
+  g_clear_pointer (&expected, plog_test_model_free);
+  expected = plog_test_model_new_from_ops (ops);
   fixture_reopen (f);
   assert_replays_to (f->logger, expected);
 }
@@ -2013,7 +1754,7 @@ test_compact_mixed (Fixture       *f,
   record (f->logger);
   for (guint round = 0; round < 14; round++)
     {
-      g_autoptr(Model) expected = NULL;
+      g_autoptr(PlogTestModel) expected = NULL;
       guint n = g_rand_int_range (rand, 0, 3000);
 
       if (round == 3)
@@ -2059,9 +1800,9 @@ test_compact_mixed (Fixture       *f,
           else
             dump_take (f->logger, ops, op_clear (NULL, timestamp));
         }
-      expected = model_from_ops (ops);
+      expected = plog_test_model_new_from_ops (ops);
       compact (f);
-      assert_snapshot_order (f->logger, model_n_entries (expected));
+      assert_snapshot_order (f->logger, plog_test_model_n_live (expected));
       assert_replays_to (f->logger, expected);
       if (round == 6)
         g_usleep (1500 * G_TIME_SPAN_MILLISECOND);   /* the kept memory goes */
@@ -2082,7 +1823,7 @@ test_compact_large_merges (Fixture       *f,
   record (f->logger);
   for (guint round = 0; round < 5; round++)
     {
-      g_autoptr(Model) expected = NULL;
+      g_autoptr(PlogTestModel) expected = NULL;
       guint n = round == 2 ? 1000 : 120000;
 
       for (guint i = 0; i < n; i++)
@@ -2100,9 +1841,9 @@ test_compact_large_merges (Fixture       *f,
         }
       if (round == 3)
         dump_take (f->logger, ops, op_clear (NULL, ++timestamp));
-      expected = model_from_ops (ops);
+      expected = plog_test_model_new_from_ops (ops);
       compact (f);
-      assert_snapshot_order (f->logger, model_n_entries (expected));
+      assert_snapshot_order (f->logger, plog_test_model_n_live (expected));
       assert_replays_to (f->logger, expected);
     }
 }
@@ -2142,7 +1883,7 @@ test_compact_automatic (Fixture       *f,
 {
   g_autoptr(GPtrArray) ops = op_array_new ();
   g_autoptr(GRand) rand = g_rand_new_with_seed (7);
-  g_autoptr(Model) expected = NULL;
+  g_autoptr(PlogTestModel) expected = NULL;
   gint64 timestamp = 0;
 
   plog_logger_limit (f->logger, 4096);
@@ -2179,7 +1920,7 @@ test_compact_automatic (Fixture       *f,
    * global default one, owned by the main thread), never on a worker. */
   g_assert_cmpuint (f->compacted_elsewhere, ==, 0);
 
-  expected = model_from_ops (ops);
+  expected = plog_test_model_new_from_ops (ops);
   assert_replays_to (f->logger, expected);
   fixture_reopen (f);
   assert_replays_to (f->logger, expected);
@@ -2311,7 +2052,7 @@ test_threads_compaction (Fixture       *f,
                          gconstpointer  data)
 {
   const guint n_ops = 3000;
-  g_autoptr(Model) expected = model_new ();
+  g_autoptr(PlogTestModel) expected = plog_test_model_new ();
 
   plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
   record (f->logger);
@@ -2325,8 +2066,8 @@ test_threads_compaction (Fixture       *f,
         g_autoptr(PlogOp) op = thread_op (t, i, FALSE);
         g_autoptr(PlogOp) last = thread_op (t, i, TRUE);
 
-        model_apply (expected, op);
-        model_apply (expected, last);
+        plog_test_model_apply (expected, op);
+        plog_test_model_apply (expected, last);
       }
   assert_replays_to (f->logger, expected);
   fixture_reopen (f);
@@ -2487,7 +2228,7 @@ test_cursor_pinned_compaction (Fixture       *f,
   g_autoptr(PlogCursor) cursor = NULL;
   g_autoptr(PlogCursor) partly = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(Model) expected = NULL;
+  g_autoptr(PlogTestModel) expected = NULL;
   gint64 timestamp = 0;
   PlogOp *first;
 
@@ -2525,15 +2266,15 @@ test_cursor_pinned_compaction (Fixture       *f,
     g_assert_true (plog_op_equal (g_ptr_array_index (got, i), g_ptr_array_index (ops, i + 1)));
 
   /* a fresh cursor sees the compacted state */
-  expected = model_from_ops (ops);
+  expected = plog_test_model_new_from_ops (ops);
   g_clear_object (&cursor);
   cursor = plog_logger_open_cursor (f->logger, &error);
   g_assert_no_error (error);
   {
     g_autoptr(GPtrArray) now = read_cursor (cursor);
-    g_autoptr(Model) state = model_from_ops (now);
+    g_autoptr(PlogTestModel) state = plog_test_model_new_from_ops (now);
 
-    assert_models_equal (state, expected);
+    plog_test_model_assert_equal (expected, state, "a fresh cursor");
   }
   stop (f->logger);
 }
