@@ -300,6 +300,7 @@ on_replayed (PlogLogger *logger,
              PlogOp     *op,
              Fixture    *f)
 {
+  g_assert_true (logger == f->logger);
   if (g_thread_self () != f->main_thread)
     f->replayed_elsewhere++;
   g_ptr_array_add (f->replayed, plog_op_ref (op));
@@ -1296,13 +1297,43 @@ test_play_while_recording (Fixture       *f,
   assert_replays (f->logger, ops);
 }
 
+typedef struct
+{
+  PlogLogger *logger;
+  GPtrArray *ops;
+} SwappedData;
+
+/* Connected with g_signal_connect_swapped(): the user data comes first. */
+static void
+on_replayed_swapped (SwappedData *data,
+                     PlogOp      *op,
+                     PlogLogger  *logger)
+{
+  g_assert_true (logger == data->logger);
+  g_ptr_array_add (data->ops, plog_op_ref (op));
+}
+
+/* Connected after the others: it sees the op they saw, still alive. */
+static void
+on_replayed_after (PlogLogger *logger,
+                   PlogOp     *op,
+                   Fixture    *f)
+{
+  g_assert_true (logger == f->logger);
+  g_assert_cmpuint (f->replayed->len, >, 0);
+  g_assert_true (g_ptr_array_index (f->replayed, f->replayed->len - 1) == op);
+}
+
 static void
 test_play_signal (Fixture       *f,
                   gconstpointer  data)
 {
   g_autoptr(GPtrArray) ops = every_kind_ops ();
   g_autoptr(GPtrArray) via_callback = op_array_new ();
+  g_autoptr(GPtrArray) via_swapped = op_array_new ();
+  SwappedData swapped = { f->logger, via_swapped };
   g_autoptr(GError) error = NULL;
+  gulong swapped_id, after_id;
 
   record (f->logger);
   dump_all (f->logger, ops);
@@ -1319,6 +1350,19 @@ test_play_signal (Fixture       *f,
   g_assert_true (plog_logger_play (f->logger, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   assert_ops_equal (f->replayed, ops);
+
+  /* handlers connected swapped and after get their arguments in place,
+   * and the ops they keep stay valid after the replay */
+  g_ptr_array_set_size (f->replayed, 0);
+  swapped_id = g_signal_connect_swapped (f->logger, "replayed",
+                                         G_CALLBACK (on_replayed_swapped), &swapped);
+  after_id = g_signal_connect_after (f->logger, "replayed", G_CALLBACK (on_replayed_after), f);
+  g_assert_true (plog_logger_play (f->logger, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_signal_handler_disconnect (f->logger, swapped_id);
+  g_signal_handler_disconnect (f->logger, after_id);
+  assert_ops_equal (f->replayed, ops);
+  assert_ops_equal (via_swapped, ops);
 }
 
 typedef struct
