@@ -32,9 +32,10 @@ void           plog_compactor_request      (PlogCompactor            *compactor,
 /* Queues an automatic compaction unless one is pending. Cheap: it is
  * called by every dump while the current log is over its limit. */
 void           plog_compactor_request_auto (PlogCompactor            *compactor);
-/* Backpressure for a dumper that outruns compaction: returns once the
- * compaction under way rotates the log or ends, at once when none runs. */
-void           plog_compactor_throttle     (PlogCompactor            *compactor);
+/* Backpressure for a dumper that outruns compaction: returns once a
+ * compaction has rotated the log @log_seq away, or once none runs. */
+void           plog_compactor_throttle     (PlogCompactor            *compactor,
+                                            guint64                   log_seq);
 /* Returns once no compaction runs or waits. */
 void           plog_compactor_wait_idle    (PlogCompactor            *compactor);
 /* Removes every snapshot and log, atomically: an empty snapshot lands

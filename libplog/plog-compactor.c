@@ -53,8 +53,7 @@ struct _PlogCompactor
   gboolean                 running;
   gboolean                 quit;
   gint64                   retry_after;  /* no automatic run before */
-  guint                    progress;     /* bumped when a run rotates the
-                                          * log, and when it ends */
+  guint64                  rotated_to;   /* the log of the last rotation */
   int                      auto_requested;  /* (atomic) */
 
   /* Only the compactor thread touches it. */
@@ -323,12 +322,12 @@ compact_locked (PlogCompactor  *compactor,
   /* Rotate, so that every log below the new snapshot is closed. */
   seq = plog_directory_alloc_seq (compactor->dir, 2);
   ok = plog_writer_rotate (compactor->writer, seq + 1, &rotated, error);
-  g_mutex_lock (&compactor->lock);
-  compactor->progress++;
-  g_cond_broadcast (&compactor->cond);
-  g_mutex_unlock (&compactor->lock);
   if (!ok)
     return FALSE;
+  g_mutex_lock (&compactor->lock);
+  compactor->rotated_to = seq + 1;
+  g_cond_broadcast (&compactor->cond);
+  g_mutex_unlock (&compactor->lock);
   rotated_at = g_get_monotonic_time ();
 
   /* A log that no writer appends to may end in a torn tail. */
@@ -513,7 +512,6 @@ compactor_thread (gpointer data)
       g_mutex_lock (&compactor->lock);
       if (!ok && automatic)
         compactor->retry_after = g_get_monotonic_time () + RETRY_USEC;
-      compactor->progress++;
       g_cond_broadcast (&compactor->cond);
     }
   compactor->running = FALSE;
@@ -610,13 +608,14 @@ plog_compactor_request_auto (PlogCompactor *compactor)
 }
 
 void
-plog_compactor_throttle (PlogCompactor *compactor)
+plog_compactor_throttle (PlogCompactor *compactor,
+                         guint64        log_seq)
 {
-  guint progress;
-
+  /* Not merely until the next change of state: the log is swapped before
+   * the rotation returns, and a dumper woken by anything else would
+   * append to the log it waits on. */
   g_mutex_lock (&compactor->lock);
-  progress = compactor->progress;
-  while (compactor->running && !compactor->quit && compactor->progress == progress)
+  while (compactor->running && !compactor->quit && compactor->rotated_to <= log_seq)
     g_cond_wait (&compactor->cond, &compactor->lock);
   g_mutex_unlock (&compactor->lock);
 }

@@ -744,13 +744,14 @@ plog_logger_dump (PlogLogger  *self,
                   GError     **error)
 {
   gint64 log_size, max_size;
+  guint64 log_seq;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (self->dir != NULL, FALSE);
   g_return_val_if_fail (op != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!plog_writer_append (self->writer, op, &log_size, error))
+  if (!plog_writer_append (self->writer, op, &log_seq, &log_size, error))
     return FALSE;
   max_size = __atomic_load_n (&self->max_size, __ATOMIC_RELAXED);
   if (max_size > 0 && log_size > max_size)
@@ -761,7 +762,7 @@ plog_logger_dump (PlogLogger  *self,
        * directory stays bounded by max-size and the live set, not by how
        * long the dumping lasts. */
       if (log_size / STALL_FACTOR > max_size)
-        plog_compactor_throttle (self->compactor);
+        plog_compactor_throttle (self->compactor, log_seq);
     }
   return TRUE;
 }

@@ -26,9 +26,11 @@ gboolean    plog_writer_is_open        (PlogWriter     *writer);
 void        plog_writer_set_sync_mode  (PlogWriter     *writer,
                                         PlogSyncMode    sync_mode);
 /* Appends the record of @op; returns with it durable under ALWAYS. Sets
- * @log_size to the size of the current log after it. Any thread. */
+ * @log_seq to the log it went to and @log_size to that log's size after
+ * it. Any thread. */
 gboolean    plog_writer_append         (PlogWriter     *writer,
                                         PlogOp         *op,
+                                        guint64        *log_seq,
                                         gint64         *log_size,
                                         GError        **error);
 /* Makes every appended record durable. A closed writer has nothing to do. */

@@ -703,6 +703,7 @@ room_locked (PlogWriter  *writer,
 gboolean
 plog_writer_append (PlogWriter  *writer,
                     PlogOp      *op,
+                    guint64     *log_seq,
                     gint64      *log_size,
                     GError     **error)
 {
@@ -740,6 +741,7 @@ plog_writer_append (PlogWriter  *writer,
       plog_record_encode_unsealed (op, b->data + b->len);
       b->len += size;
       writer->appended += size;
+      *log_seq = writer->seq;
       *log_size = writer->file_size + (writer->appended - writer->written);
       if (size > BUFFER_SIZE)
         seal_locked (writer, TRUE);
