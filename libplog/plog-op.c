@@ -21,13 +21,18 @@
  * design notes gives the precedence of its fields.
  *
  * An empty key, sub key or value is the same as an absent one: the getters
- * return `NULL` for both. An absent key is the empty key for puts and
+ * return `NULL` for both. An op may copy the bytes it is given rather than
+ * keep a reference, so a getter returns equal bytes, not necessarily the
+ * same `GBytes`. An absent key is the empty key for puts and
  * deletes; for a clear or a configuration it means "global".
  *
  * Since: 1.0
  */
 
 G_DEFINE_BOXED_TYPE (PlogOp, plog_op, plog_op_ref, plog_op_unref)
+
+/* Fields of at most this many bytes in all are copied into a new op. */
+#define INLINE_MAX 256
 
 static GHashTable *
 configuration_copy (GHashTable *configuration)
@@ -169,9 +174,21 @@ plog_op_new (GBytes     *key,
              gboolean    clear,
              GHashTable *configuration)
 {
+  gsize key_len = key != NULL ? g_bytes_get_size (key) : 0;
+  gsize sub_key_len = sub_key != NULL ? g_bytes_get_size (sub_key) : 0;
+  gsize value_len = value != NULL ? g_bytes_get_size (value) : 0;
   PlogOp *self;
 
   g_return_val_if_fail (configuration_is_valid (configuration), NULL);
+
+  /* Small fields are copied into the op: cheaper than a reference on
+   * each GBytes, taken now and dropped with the op, atomically both. */
+  if (key_len + sub_key_len + value_len <= INLINE_MAX)
+    return _plog_op_new_inline (key != NULL ? g_bytes_get_data (key, NULL) : NULL, key_len,
+                                sub_key != NULL ? g_bytes_get_data (sub_key, NULL) : NULL,
+                                sub_key_len,
+                                value != NULL ? g_bytes_get_data (value, NULL) : NULL, value_len,
+                                timestamp, put, clear, configuration_copy (configuration));
 
   self = g_new0 (PlogOp, 1);
   g_atomic_ref_count_init (&self->ref_count);
