@@ -658,7 +658,10 @@ plog_writer_set_sync_mode (PlogWriter   *writer,
 }
 
 /* A buffer with room for @size bytes, waiting for the writer thread when
- * every buffer is queued. NULL with @error when writes fail meanwhile. */
+ * every buffer is queued. NULL with @error when writes fail meanwhile.
+ * Another dumper may install a buffer while this one waits without the
+ * lock, so each wake-up starts over: replacing that buffer would drop
+ * the records in it. */
 static Buffer *
 room_locked (PlogWriter  *writer,
              gsize        size,
@@ -673,12 +676,23 @@ room_locked (PlogWriter  *writer,
       writer->cur = buffer_new (size);
       return writer->cur;
     }
-  if (writer->cur != NULL && writer->cur->len + size <= writer->cur->capacity)
-    return writer->cur;
 
-  seal_locked (writer, TRUE);
-  while (writer->spare->len == 0 && writer->n_buffers >= MAX_BUFFERS)
+  for (;;)
     {
+      if (writer->cur != NULL && writer->cur->len + size <= writer->cur->capacity)
+        return writer->cur;
+      seal_locked (writer, TRUE);
+      if (writer->spare->len > 0)
+        {
+          writer->cur = g_ptr_array_steal_index_fast (writer->spare, writer->spare->len - 1);
+          return writer->cur;
+        }
+      if (writer->n_buffers < MAX_BUFFERS)
+        {
+          writer->cur = buffer_new (BUFFER_SIZE);
+          writer->n_buffers++;
+          return writer->cur;
+        }
       if (!writer->open || writer->closing)
         return (not_recording (writer, error), NULL);
       if (writer->broken)
@@ -690,14 +704,6 @@ room_locked (PlogWriter  *writer,
         }
       writer_wait (writer);
     }
-  if (writer->spare->len > 0)
-    writer->cur = g_ptr_array_steal_index_fast (writer->spare, writer->spare->len - 1);
-  else
-    {
-      writer->cur = buffer_new (BUFFER_SIZE);
-      writer->n_buffers++;
-    }
-  return writer->cur;
 }
 
 gboolean

@@ -1976,14 +1976,18 @@ typedef struct
   PlogLogger *logger;
   guint index;
   guint n_ops;
+  gsize value_size;  /* of the puts, at least 5 */
   gint *start;
   gint *finished;
 } DumpThread;
 
+/* Op @i of @thread: a put of a value of @value_size bytes (its number,
+ * then padding), or with @last the thread's sub put of that number. */
 static PlogOp *
-thread_op (guint thread,
-           guint i,
-           gboolean last)
+thread_op (guint    thread,
+           guint    i,
+           gboolean last,
+           gsize    value_size)
 {
   g_autofree char *key = g_strdup_printf ("t%u/%05u", thread, i);
   g_autofree char *owner = g_strdup_printf ("t%u", thread);
@@ -1991,6 +1995,15 @@ thread_op (guint thread,
 
   if (last)
     return op_sub_put (owner, "last", value, i);
+  if (value_size > strlen (value))
+    {
+      g_autofree char *padded = g_malloc (value_size + 1);
+
+      memset (padded, 'a' + (thread + i) % 26, value_size);
+      memcpy (padded, value, strlen (value));
+      padded[value_size] = '\0';
+      return op_put (key, padded, i);
+    }
   return op_put (key, value, i);
 }
 
@@ -2003,8 +2016,8 @@ dump_thread (gpointer data)
     g_thread_yield ();
   for (guint i = 0; i < t->n_ops; i++)
     {
-      g_autoptr(PlogOp) op = thread_op (t->index, i, FALSE);
-      g_autoptr(PlogOp) last = thread_op (t->index, i, TRUE);
+      g_autoptr(PlogOp) op = thread_op (t->index, i, FALSE, t->value_size);
+      g_autoptr(PlogOp) last = thread_op (t->index, i, TRUE, t->value_size);
 
       dump_one (t->logger, op);
       dump_one (t->logger, last);
@@ -2016,6 +2029,7 @@ dump_thread (gpointer data)
 static void
 run_dump_threads (Fixture  *f,
                   guint     n_ops,
+                  gsize     value_size,
                   gboolean  with_compaction)
 {
   DumpThread threads[4];
@@ -2026,7 +2040,7 @@ run_dump_threads (Fixture  *f,
 
   for (guint t = 0; t < 4; t++)
     {
-      threads[t] = (DumpThread) { f->logger, t, n_ops, &start, &finished };
+      threads[t] = (DumpThread) { f->logger, t, n_ops, value_size, &start, &finished };
       handles[t] = g_thread_new ("dumper", dump_thread, &threads[t]);
     }
   g_atomic_int_set (&start, 1);
@@ -2045,18 +2059,19 @@ run_dump_threads (Fixture  *f,
     g_thread_join (handles[t]);
 }
 
-/* Four threads dump at once: every op lands, each thread's in order. */
+/* Four threads dump @n_ops puts of @value_size bytes and as many sub
+ * puts each, at once: every op lands, each thread's in order. */
 static void
-test_threads_dump (Fixture       *f,
-                   gconstpointer  data)
+check_threads_dump (Fixture *f,
+                    guint    n_ops,
+                    gsize    value_size)
 {
-  const guint n_ops = 2000;
   g_autoptr(GPtrArray) got = NULL;
   guint next[4] = { 0, };
 
   plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
   record (f->logger);
-  run_dump_threads (f, n_ops, FALSE);
+  run_dump_threads (f, n_ops, value_size, FALSE);
   stop (f->logger);
 
   fixture_reopen (f);
@@ -2069,24 +2084,35 @@ test_threads_dump (Fixture       *f,
       const char *key = (const char *) plog_op_get_key_data (op, &len);
       g_autofree char *k = g_strndup (key, len);
       guint thread = k[1] - '0';
+      gboolean last = plog_op_get_kind (op) != PLOG_OP_KIND_PUT;
+      g_autoptr(PlogOp) expected = NULL;
 
       g_assert_cmpuint (thread, <, 4);
-      if (plog_op_get_kind (op) == PLOG_OP_KIND_PUT)
-        {
-          g_autoptr(PlogOp) expected = thread_op (thread, next[thread], FALSE);
-
-          g_assert_true (plog_op_equal (op, expected));
-        }
-      else
-        {
-          g_autoptr(PlogOp) expected = thread_op (thread, next[thread], TRUE);
-
-          g_assert_true (plog_op_equal (op, expected));
-          next[thread]++;
-        }
+      g_assert_cmpuint (next[thread], <, n_ops);
+      expected = thread_op (thread, next[thread], last, value_size);
+      g_assert_true (plog_op_equal (op, expected));
+      if (last)
+        next[thread]++;
     }
   for (guint t = 0; t < 4; t++)
     g_assert_cmpuint (next[t], ==, n_ops);
+}
+
+static void
+test_threads_dump (Fixture       *f,
+                   gconstpointer  data)
+{
+  check_threads_dump (f, 2000, 0);
+}
+
+/* Dumpers that outrun the writer thread (64 MB of 8 KiB values) fill
+ * every buffer and wait for one, several at a time: whichever gets a
+ * buffer first must not lose it to the next. */
+static void
+test_threads_outrun_writer (Fixture       *f,
+                            gconstpointer  data)
+{
+  check_threads_dump (f, 2000, 8192);
 }
 
 /* Four threads dump while compactions run: every op is in the state, and
@@ -2100,15 +2126,15 @@ test_threads_compaction (Fixture       *f,
 
   plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
   record (f->logger);
-  run_dump_threads (f, n_ops, TRUE);
+  run_dump_threads (f, n_ops, 0, TRUE);
   stop (f->logger);
   drain_main_context ();
 
   for (guint t = 0; t < 4; t++)
     for (guint i = 0; i < n_ops; i++)
       {
-        g_autoptr(PlogOp) op = thread_op (t, i, FALSE);
-        g_autoptr(PlogOp) last = thread_op (t, i, TRUE);
+        g_autoptr(PlogOp) op = thread_op (t, i, FALSE, 0);
+        g_autoptr(PlogOp) last = thread_op (t, i, TRUE, 0);
 
         plog_test_model_apply (expected, op);
         plog_test_model_apply (expected, last);
@@ -2456,6 +2482,7 @@ main (int   argc,
   ADD ("/logger/compact/signal-context", test_compact_signal_context, TRUE);
   ADD ("/logger/compact/automatic", test_compact_automatic, TRUE);
   ADD ("/logger/threads/dump", test_threads_dump, TRUE);
+  ADD ("/logger/threads/outrun-writer", test_threads_outrun_writer, TRUE);
   ADD ("/logger/threads/compaction", test_threads_compaction, TRUE);
 
   ADD ("/logger/clear/recording", test_clear_recording, TRUE);
