@@ -395,7 +395,11 @@ unref_task_cb (gpointer data)
 }
 
 /* Returns @task and drops our reference in its own context, so that the
- * last reference to the logger is never dropped on this thread. */
+ * last reference to the logger is never dropped on this thread. The
+ * source has the priority of the one that GTask attached for the
+ * callback, and comes after it: both usually run in the same iteration,
+ * so that once the callback has run, nothing holds the logger any more
+ * and its directory may be opened again at once. */
 static void
 return_task (GTask  *task,
              GError *error)
@@ -407,6 +411,7 @@ return_task (GTask  *task,
   else
     g_task_return_boolean (task, TRUE);
   g_source_set_static_name (source, "[plog] compaction done");
+  g_source_set_priority (source, g_task_get_priority (task));
   g_source_set_callback (source, unref_task_cb, task, NULL);
   g_source_attach (source, g_task_get_context (task));
 }

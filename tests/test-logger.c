@@ -1664,6 +1664,54 @@ compact (Fixture *f)
   ITERATE_UNTIL (f->compacted > before, TIMEOUT_MS);
 }
 
+static gboolean
+busy_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Once compact_async() has called back, the operation lets go of the
+ * logger as soon as the main context dispatches at the default priority,
+ * even in a main loop that is never idle; the directory can then be
+ * opened again. */
+static void
+test_compact_releases_logger (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(GSource) busy = g_idle_source_new ();
+  CompactResult r = { 0, };
+  PlogLogger *again;
+  g_autoptr(GError) error = NULL;
+  guint iterations = 0;
+
+  record (f->logger);
+  dump_take (f->logger, NULL, op_put ("key", "value", 1));
+
+  /* Work at the default priority always ready: idle sources starve. */
+  g_source_set_priority (busy, G_PRIORITY_DEFAULT);
+  g_source_set_callback (busy, busy_cb, NULL, NULL);
+  g_source_attach (busy, NULL);
+
+  plog_logger_compact_async (f->logger, NULL, compact_done, &r);
+  ITERATE_UNTIL (r.done, TIMEOUT_MS);
+  g_assert_no_error (r.error);
+  while (G_OBJECT (f->logger)->ref_count > 1 && iterations < 1000)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      iterations++;
+    }
+  g_source_destroy (busy);
+  g_test_message ("released %u iterations after the callback", iterations);
+  g_assert_cmpuint (G_OBJECT (f->logger)->ref_count, ==, 1);
+
+  stop (f->logger);
+  g_clear_object (&f->logger);
+  again = plog_logger_new (f->path, &error);
+  g_assert_no_error (error);
+  f->logger = again;
+  connect_signals (f);
+}
+
 /* A mix of every kind over a few keys, with overwrites. */
 static void
 dump_mix (PlogLogger *logger,
@@ -2480,6 +2528,7 @@ main (int   argc,
   ADD ("/logger/compact/mixed", test_compact_mixed, TRUE);
   ADD ("/logger/compact/large-merges", test_compact_large_merges, TRUE);
   ADD ("/logger/compact/signal-context", test_compact_signal_context, TRUE);
+  ADD ("/logger/compact/releases-logger", test_compact_releases_logger, TRUE);
   ADD ("/logger/compact/automatic", test_compact_automatic, TRUE);
   ADD ("/logger/threads/dump", test_threads_dump, TRUE);
   ADD ("/logger/threads/outrun-writer", test_threads_outrun_writer, TRUE);
