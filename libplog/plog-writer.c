@@ -719,9 +719,12 @@ plog_writer_append (PlogWriter  *writer,
 
   if (size > PLOG_OP_MAX_SIZE)
     {
+      g_autofree char *display = g_filename_display_name (plog_directory_get_path (writer->dir));
+
       g_set_error (error, PLOG_ERROR, PLOG_ERROR_TOO_LARGE,
-                   "The op's record of %" G_GSIZE_FORMAT " bytes exceeds the limit of %d bytes",
-                   size, PLOG_OP_MAX_SIZE);
+                   "An op of %" G_GSIZE_FORMAT " bytes cannot be dumped to “%s”: "
+                   "a record holds at most %d bytes",
+                   size, display, PLOG_OP_MAX_SIZE);
       return FALSE;
     }
 

@@ -1103,6 +1103,8 @@ test_dump_too_large (Fixture       *f,
 
   g_assert_false (plog_logger_dump (f->logger, too_large, &error));
   g_assert_error (error, PLOG_ERROR, PLOG_ERROR_TOO_LARGE);
+  /* The message names the directory. */
+  g_assert_nonnull (strstr (error->message, f->path));
   g_clear_error (&error);
   g_assert_true (plog_logger_get_recording (f->logger));
 
