@@ -724,10 +724,17 @@ plog_logger_get_recording (PlogLogger *self)
  *
  * A dumper that outruns compaction for long (the log reaches four times
  * [property@Plog.Logger:max-size] while a compaction still runs) waits
- * here until that compaction rotates the log or ends, so that the
- * directory stays bounded by max-size and the live set however long the
- * stream lasts; a program that dumps at a rate its disk and processor
- * can merge never waits.
+ * here until a compaction has rotated that log away, or none runs any
+ * more, so that the directory stays bounded by max-size and the live
+ * set however long the stream lasts; a program that dumps at a rate its
+ * disk and processor can merge never waits.
+ *
+ * When the disk refuses a write (it is full, say), the records not yet
+ * written stay queued and are written once it takes them again. So under
+ * [enum@Plog.SyncMode.ALWAYS] an op whose dump failed with
+ * [error@Plog.Error.IO] may still reach the log: it is not known to be
+ * absent. In the other modes a dump returns before its op is written,
+ * so it succeeds until the writer's failure comes to light.
  *
  * May be called from any thread.
  *
