@@ -57,14 +57,6 @@ gsize            plog_record_size          (PlogOp              *op);
  * plog_record_size (@op) bytes; returns that size. */
 gsize            plog_record_encode        (PlogOp              *op,
                                             guint8              *buf);
-/* Like plog_record_encode(), but leaves the CRC out, for
- * plog_record_seal_all() to fill in later. */
-gsize            plog_record_encode_unsealed (PlogOp            *op,
-                                              guint8            *buf);
-/* Fills in the CRC of each record of @buf, @len bytes of whole records
- * from plog_record_encode_unsealed(). */
-void             plog_record_seal_all      (guint8              *buf,
-                                            gsize                len);
 /* Looks at the record at the start of @buf. With PLOG_RECORD_OK,
  * @record_size is its whole size and @view (when not NULL) its fields.
  * With PLOG_RECORD_SHORT, @record_size is the size it claims (or

@@ -149,8 +149,8 @@ plog_record_size (PlogOp *op)
 }
 
 gsize
-plog_record_encode_unsealed (PlogOp *op,
-                             guint8 *buf)
+plog_record_encode (PlogOp *op,
+                    guint8 *buf)
 {
   guint8 *payload = buf + PLOG_RECORD_HEADER_SIZE;
   guint8 *p = payload + 1;
@@ -204,40 +204,8 @@ plog_record_encode_unsealed (PlogOp *op,
 
   len = p - payload;
   put_u32_le (buf, (guint32) len);
+  put_u32_le (buf + 4, plog_crc32c (0, payload, len));
   return PLOG_RECORD_HEADER_SIZE + len;
-}
-
-static inline void
-seal (guint8 *buf)
-{
-  guint32 len = get_u32_le (buf);
-
-  put_u32_le (buf + 4, plog_crc32c (0, buf + PLOG_RECORD_HEADER_SIZE, len));
-}
-
-gsize
-plog_record_encode (PlogOp *op,
-                    guint8 *buf)
-{
-  gsize size = plog_record_encode_unsealed (op, buf);
-
-  seal (buf);
-  return size;
-}
-
-void
-plog_record_seal_all (guint8 *buf,
-                      gsize   len)
-{
-  gsize off = 0;
-
-  while (off < len)
-    {
-      g_assert (len - off >= PLOG_RECORD_HEADER_SIZE);
-      seal (buf + off);
-      off += PLOG_RECORD_HEADER_SIZE + get_u32_le (buf + off);
-    }
-  g_assert (off == len);
 }
 
 static inline gboolean

@@ -6,9 +6,7 @@
  * in order, one write(2) per buffer, without the lock: a write(2) to a
  * file that is being synced can block for milliseconds, and a dump on a
  * GTK main loop must not. Only when 4 MiB wait for the kernel does a dump
- * wait too. A dump leaves its record's CRC out; whoever writes the
- * buffer fills the CRCs in, without the lock, just before the write(2).
- * Positions are counted in one byte stream across logs:
+ * wait too. Positions are counted in one byte stream across logs:
  * @appended bytes were dumped, @written handed to the kernel, @durable
  * are on disk.
  *
@@ -258,9 +256,6 @@ write_head_locked (PlogWriter  *writer,
 
   writer->io_active = TRUE;
   g_mutex_unlock (&writer->lock);
-  /* A queued buffer is never appended to. After a failed write this
-   * computes the same CRCs again. */
-  plog_record_seal_all (b->data, b->len);
   ok = plog_segment_write_all (fd, path, b->data, b->len, &local_error);
   cut = ok || plog_segment_truncate (fd, path, size, NULL);
   g_mutex_lock (&writer->lock);
@@ -747,7 +742,7 @@ plog_writer_append (PlogWriter  *writer,
     ok = FALSE;
   else
     {
-      plog_record_encode_unsealed (op, b->data + b->len);
+      plog_record_encode (op, b->data + b->len);
       b->len += size;
       writer->appended += size;
       *log_seq = writer->seq;

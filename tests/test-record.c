@@ -123,43 +123,6 @@ test_record_round_trip (void)
     }
 }
 
-/* Records encoded one after the other without their CRCs, then sealed
- * in one go, as the writer does, are the records plog_record_encode()
- * writes; before the sealing, none checks. */
-static void
-test_record_sealed_later (void)
-{
-  g_autoptr(GByteArray) sealed = g_byte_array_new ();
-  g_autoptr(GByteArray) unsealed = g_byte_array_new ();
-  gsize off = 0;
-
-  for (guint i = 0; i < 60; i++)
-    {
-      g_autoptr(PlogOp) op = make_op (i);
-      gsize size = plog_record_size (op), at = sealed->len, record_size;
-
-      g_byte_array_set_size (sealed, at + size);
-      g_byte_array_set_size (unsealed, at + size);
-      g_assert_cmpuint (plog_record_encode (op, sealed->data + at), ==, size);
-      memset (unsealed->data + at, 0xa5, size);
-      g_assert_cmpuint (plog_record_encode_unsealed (op, unsealed->data + at), ==, size);
-      g_assert_cmpint (plog_record_check (unsealed->data + at, size, &record_size, NULL), ==,
-                       PLOG_RECORD_BAD);
-    }
-
-  plog_record_seal_all (unsealed->data, unsealed->len);
-  g_assert_cmpmem (unsealed->data, unsealed->len, sealed->data, sealed->len);
-  while (off < unsealed->len)
-    {
-      gsize record_size = 0;
-
-      g_assert_cmpint (plog_record_check (unsealed->data + off, unsealed->len - off,
-                                          &record_size, NULL), ==, PLOG_RECORD_OK);
-      off += record_size;
-    }
-  g_assert_cmpuint (off, ==, unsealed->len);
-}
-
 static void
 test_record_zeros_are_bad (void)
 {
@@ -324,7 +287,6 @@ main (int   argc,
   g_test_add_func ("/crc32c/vectors", test_crc32c_vectors);
   g_test_add_func ("/crc32c/lengths", test_crc32c_lengths);
   g_test_add_func ("/record/round-trip", test_record_round_trip);
-  g_test_add_func ("/record/sealed-later", test_record_sealed_later);
   g_test_add_func ("/record/zeros", test_record_zeros_are_bad);
   g_test_add_func ("/state/semantics", test_state_semantics);
   g_test_add_func ("/state/shadows", test_state_shadows);
