@@ -101,8 +101,9 @@ struct _PlogWriter
                                   * and the writer is not closed meanwhile */
   gboolean       closing;        /* a close is under way: rotations wait,
                                   * dumps fail */
-  gint           session;        /* (atomic) counts closes: a dumper
-                                  * waiting for durability across one fails */
+  gint           session;        /* (atomic) counts the closes that dropped
+                                  * records: a dumper waiting for durability
+                                  * across one fails */
   guint          cond_waiters;   /* threads in writer_wait() */
   guint          group;          /* ALWAYS dumps the next sync will serve */
   gboolean       gathering;      /* a leader waits on @append_cond */
@@ -312,8 +313,8 @@ drain_to_locked (PlogWriter  *writer,
  * one else does. Called with the lock held, and returns with it held,
  * except when @released is given, for a dump: a dump that another
  * leader's sync served then returns TRUE at once without it, and sets
- * @released; and a dump whose session a forced close ended meanwhile
- * fails, since that close dropped what it could not write. */
+ * @released; and a dump whose session a close ended meanwhile fails,
+ * since that close dropped what it could not write or sync. */
 static gboolean
 wait_durable_locked (PlogWriter  *writer,
                      guint64      target,
@@ -653,10 +654,11 @@ plog_writer_set_sync_mode (PlogWriter   *writer,
 }
 
 /* A buffer with room for @size bytes, waiting for the writer thread when
- * every buffer is queued. NULL with @error when writes fail meanwhile.
- * Another dumper may install a buffer while this one waits without the
- * lock, so each wake-up starts over: replacing that buffer would drop
- * the records in it. */
+ * every buffer is queued. NULL with @error when writes fail or a close
+ * begins meanwhile. Each wake-up starts over: another dumper may have
+ * installed a buffer while this one waited without the lock (replacing
+ * it would drop the records in it), and a close that began meanwhile
+ * writes only what was appended before it. */
 static Buffer *
 room_locked (PlogWriter  *writer,
              gsize        size,
@@ -674,6 +676,15 @@ room_locked (PlogWriter  *writer,
 
   for (;;)
     {
+      if (!writer->open || writer->closing)
+        return (not_recording (writer, error), NULL);
+      if (writer->broken)
+        return (broken_error (writer, error), NULL);
+      if (writer->io_error != NULL)
+        {
+          g_propagate_error (error, g_error_copy (writer->io_error));
+          return NULL;
+        }
       if (writer->cur != NULL && writer->cur->len + size <= writer->cur->capacity)
         return writer->cur;
       seal_locked (writer, TRUE);
@@ -687,15 +698,6 @@ room_locked (PlogWriter  *writer,
           writer->cur = buffer_new (BUFFER_SIZE);
           writer->n_buffers++;
           return writer->cur;
-        }
-      if (!writer->open || writer->closing)
-        return (not_recording (writer, error), NULL);
-      if (writer->broken)
-        return (broken_error (writer, error), NULL);
-      if (writer->io_error != NULL)
-        {
-          g_propagate_error (error, g_error_copy (writer->io_error));
-          return NULL;
         }
       writer_wait (writer);
     }
@@ -939,6 +941,10 @@ plog_writer_close (PlogWriter  *writer,
       if (ok || force || writer->broken)
         {
           GError **close_error = ok ? error : NULL;
+          /* Dumps fail from now on, so after a successful sync every
+           * record is durable, and the dumps still waiting for it
+           * succeed. Otherwise they fail: a new session tells them. */
+          gboolean dropping = !ok || writer->appended != writer->written;
 
           while (writer->io_active || writer->syncing)
             writer_wait (writer);
@@ -949,7 +955,8 @@ plog_writer_close (PlogWriter  *writer,
           drop_buffers_locked (writer);
           g_clear_error (&writer->io_error);
           writer->appended = writer->written;
-          g_atomic_int_inc (&writer->session);
+          if (dropping)
+            g_atomic_int_inc (&writer->session);
           set_durable_locked (writer, writer->written);
         }
       writer->closing = FALSE;

@@ -2165,6 +2165,116 @@ test_threads_outrun_writer (Fixture       *f,
   check_threads_dump (f, 2000, 8192);
 }
 
+#define STOP_THREADS 16
+
+typedef struct
+{
+  PlogLogger *logger;
+  guint index;
+  gsize value_size;
+  gint *start;
+  guint acknowledged;   /* dumps that returned TRUE, numbered from 0 */
+  gboolean failed;      /* the next one failed with NOT_RECORDING */
+} StopDumper;
+
+/* Dumps numbered puts (keys "sN/I") until a dump fails. */
+static gpointer
+stop_dumper (gpointer data)
+{
+  StopDumper *d = data;
+  g_autofree char *value = g_malloc (d->value_size + 1);
+
+  memset (value, 'v', d->value_size);
+  value[d->value_size] = '\0';
+  while (!g_atomic_int_get (d->start))
+    g_thread_yield ();
+  for (guint i = 0;; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("s%u/%u", d->index, i);
+      g_autoptr(PlogOp) op = op_put (key, value, i);
+      g_autoptr(GError) error = NULL;
+
+      if (!plog_logger_dump (d->logger, op, &error))
+        {
+          g_assert_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
+          d->failed = TRUE;
+          return NULL;
+        }
+      d->acknowledged = i + 1;
+    }
+}
+
+/* Threads dump until a stop from the main thread ends the recording.
+ * Once stop() has returned TRUE, what replays is exactly what the dumps
+ * acknowledged: every dump that returned TRUE (its op was written, and
+ * with ALWAYS synced) and no dump that failed. */
+static void
+check_stop_while_dumping (Fixture      *f,
+                          PlogSyncMode  mode,
+                          gsize         value_size)
+{
+  StopDumper dumpers[STOP_THREADS];
+  GThread *threads[STOP_THREADS];
+  g_autoptr(GPtrArray) got = NULL;
+  guint replayed[STOP_THREADS] = { 0, };
+  gint start = 0;
+
+  plog_logger_set_sync_mode (f->logger, mode);
+  record (f->logger);
+  for (guint t = 0; t < STOP_THREADS; t++)
+    {
+      dumpers[t] = (StopDumper) { f->logger, t, value_size, &start, 0, FALSE };
+      threads[t] = g_thread_new ("dumper", stop_dumper, &dumpers[t]);
+    }
+  g_atomic_int_set (&start, 1);
+  g_usleep (50 * G_TIME_SPAN_MILLISECOND);
+  stop (f->logger);
+  for (guint t = 0; t < STOP_THREADS; t++)
+    {
+      g_thread_join (threads[t]);
+      g_assert_true (dumpers[t].failed);
+    }
+
+  fixture_reopen (f);
+  got = plog_test_replay (f->logger);
+  for (guint i = 0; i < got->len; i++)
+    {
+      gsize len;
+      const char *key = (const char *) plog_op_get_key_data (g_ptr_array_index (got, i), &len);
+      g_autofree char *k = g_strndup (key, len);
+      guint t, n;
+
+      g_assert_cmpint (sscanf (k, "s%u/%u", &t, &n), ==, 2);
+      g_assert_cmpuint (t, <, STOP_THREADS);
+      /* in order, each thread's ops */
+      g_assert_cmpuint (n, ==, replayed[t]);
+      replayed[t]++;
+    }
+  for (guint t = 0; t < STOP_THREADS; t++)
+    {
+      if (replayed[t] != dumpers[t].acknowledged)
+        g_test_message ("thread %u: %u dumps acknowledged, %u replayed",
+                        t, dumpers[t].acknowledged, replayed[t]);
+      g_assert_cmpuint (replayed[t], ==, dumpers[t].acknowledged);
+    }
+}
+
+/* Dumps that wait for a buffer while the stop drains them. */
+static void
+test_threads_stop_none (Fixture       *f,
+                        gconstpointer  data)
+{
+  check_stop_while_dumping (f, PLOG_SYNC_MODE_NONE, 8192);
+}
+
+/* Dumps that wait for a sync that the stop makes. */
+static void
+test_threads_stop_always (Fixture       *f,
+                          gconstpointer  data)
+{
+  check_stop_while_dumping (f, PLOG_SYNC_MODE_ALWAYS, 32);
+}
+
 /* Four threads dump while compactions run: every op is in the state, and
  * each thread's last op is its last one (its order held). */
 static void
@@ -2534,6 +2644,8 @@ main (int   argc,
   ADD ("/logger/compact/automatic", test_compact_automatic, TRUE);
   ADD ("/logger/threads/dump", test_threads_dump, TRUE);
   ADD ("/logger/threads/outrun-writer", test_threads_outrun_writer, TRUE);
+  ADD ("/logger/threads/stop-none", test_threads_stop_none, TRUE);
+  ADD ("/logger/threads/stop-always", test_threads_stop_always, TRUE);
   ADD ("/logger/threads/compaction", test_threads_compaction, TRUE);
 
   ADD ("/logger/clear/recording", test_clear_recording, TRUE);
