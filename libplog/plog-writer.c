@@ -612,6 +612,8 @@ plog_writer_open (PlogWriter  *writer,
 
   g_mutex_lock (&writer->lock);
   g_assert (!writer->open);
+  /* A closed writer takes no record: a new session starts empty. */
+  g_assert (writer->cur == NULL && g_queue_is_empty (&writer->full));
   writer->open = TRUE;
   writer->broken = FALSE;
   writer->installed = TRUE;
