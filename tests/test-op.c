@@ -393,6 +393,114 @@ test_bytes_kept (void)
   assert_op (op, "key", "sub", "value", 1, TRUE, FALSE, NULL, PLOG_OP_KIND_SUB_PUT);
 }
 
+static GBytes *
+filled_bytes (gsize n,
+              char  c)
+{
+  return g_bytes_new_take (memset (g_malloc (n), c, n), n);
+}
+
+static void
+assert_same_bytes (GBytes *got,
+                   GBytes *expected)
+{
+  g_assert_nonnull (got);
+  g_assert_true (g_bytes_equal (got, expected));
+}
+
+/* Small fields are copied into the op, larger ones kept by reference:
+ * either way the getters return equal bytes, the same GBytes each time,
+ * and empty fields stay absent. 256 bytes in all is the limit. */
+static void
+test_bytes_sizes (void)
+{
+  const gsize value_sizes[] = { 1, 239, 240, 241, 4096, 1 << 20 };
+  g_autoptr(GBytes) key = filled_bytes (10, 'k');
+  g_autoptr(GBytes) sub_key = filled_bytes (6, 's');
+  g_autoptr(GBytes) empty = g_bytes_new (NULL, 0);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (value_sizes); i++)
+    {
+      g_autoptr(GBytes) value = filled_bytes (value_sizes[i], 'v');
+      g_autoptr(PlogOp) op = plog_op_new_sub_put (key, sub_key, value, 7);
+      g_autoptr(PlogOp) same = plog_op_new (key, sub_key, value, 7, TRUE, FALSE, NULL);
+      g_autoptr(PlogOp) no_sub = plog_op_new_sub_put (key, empty, value, 7);
+      GBytes *got;
+
+      assert_same_bytes (plog_op_get_key (op), key);
+      assert_same_bytes (plog_op_get_sub_key (op), sub_key);
+      got = plog_op_get_value (op);
+      assert_same_bytes (got, value);
+      g_assert_true (plog_op_get_value (op) == got);
+      g_assert_true (plog_op_get_key (op) == plog_op_get_key (op));
+      g_assert_true (plog_op_equal (op, same));
+      g_assert_cmpint (plog_op_get_kind (op), ==, PLOG_OP_KIND_SUB_PUT);
+
+      g_assert_null (plog_op_get_sub_key (no_sub));
+      g_assert_cmpint (plog_op_get_kind (no_sub), ==, PLOG_OP_KIND_PUT);
+      assert_same_bytes (plog_op_get_value (no_sub), value);
+      g_assert_false (plog_op_equal (op, no_sub));
+    }
+}
+
+#define GETTER_THREADS 8
+
+typedef struct
+{
+  PlogOp *op;
+  gint *start;
+  GBytes *got[3];
+} GetterThread;
+
+static gpointer
+getter_thread (gpointer data)
+{
+  GetterThread *t = data;
+
+  while (!g_atomic_int_get (t->start))
+    ;
+  t->got[0] = plog_op_get_key (t->op);
+  t->got[1] = plog_op_get_sub_key (t->op);
+  t->got[2] = plog_op_get_value (t->op);
+  return NULL;
+}
+
+/* The GBytes of a copied field is made on first request; threads that
+ * ask at once all get the same one. */
+static void
+test_bytes_threads (void)
+{
+  g_autoptr(GBytes) key = plog_test_bytes ("key");
+  g_autoptr(GBytes) sub_key = plog_test_bytes ("sub");
+  g_autoptr(GBytes) value = plog_test_bytes ("value");
+
+  for (guint round = 0; round < 50; round++)
+    {
+      g_autoptr(PlogOp) op = plog_op_new_sub_put (key, sub_key, value, round);
+      GetterThread threads[GETTER_THREADS];
+      GThread *handles[GETTER_THREADS];
+      gint start = 0;
+
+      for (guint i = 0; i < GETTER_THREADS; i++)
+        {
+          threads[i] = (GetterThread) { op, &start, { NULL, } };
+          handles[i] = g_thread_new ("getter", getter_thread, &threads[i]);
+        }
+      g_atomic_int_set (&start, 1);
+      for (guint i = 0; i < GETTER_THREADS; i++)
+        g_thread_join (handles[i]);
+      for (guint i = 0; i < GETTER_THREADS; i++)
+        {
+          g_assert_true (threads[i].got[0] == plog_op_get_key (op));
+          g_assert_true (threads[i].got[1] == plog_op_get_sub_key (op));
+          g_assert_true (threads[i].got[2] == plog_op_get_value (op));
+        }
+      assert_same_bytes (plog_op_get_key (op), key);
+      assert_same_bytes (plog_op_get_sub_key (op), sub_key);
+      assert_same_bytes (plog_op_get_value (op), value);
+    }
+}
+
 /* plog_op_equal */
 
 static void
@@ -737,6 +845,8 @@ main (int   argc,
   g_test_add_func ("/op/new/combinations", test_new_combinations);
   g_test_add_func ("/op/new/binary", test_binary);
   g_test_add_func ("/op/new/bytes-kept", test_bytes_kept);
+  g_test_add_func ("/op/new/bytes-sizes", test_bytes_sizes);
+  g_test_add_func ("/op/new/bytes-threads", test_bytes_threads);
   g_test_add_func ("/op/kind/precedence", test_kind_precedence);
   g_test_add_func ("/op/empty-is-null", test_empty_is_null);
   g_test_add_func ("/op/configuration/copied", test_configuration_copied);
