@@ -109,9 +109,10 @@ configuration_copy (GHashTable *configuration)
   GHashTableIter iter;
   gpointer k, v;
 
+  /* A NULL value is the empty string, as plog_op_new() takes it. */
   g_hash_table_iter_init (&iter, configuration);
   while (g_hash_table_iter_next (&iter, &k, &v))
-    g_hash_table_insert (copy, g_strdup (k), g_strdup (v));
+    g_hash_table_insert (copy, g_strdup (k), g_strdup (v != NULL ? v : ""));
   return copy;
 }
 
@@ -381,7 +382,7 @@ configuration_field_size (GHashTable *configuration)
   while (g_hash_table_iter_next (&iter, &k, &v))
     {
       gsize k_len = strlen (k);
-      gsize v_len = strlen (v);
+      gsize v_len = v != NULL ? strlen (v) : 0;
 
       size += varint_size (k_len) + k_len + varint_size (v_len) + v_len;
     }
