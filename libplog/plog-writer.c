@@ -721,9 +721,9 @@ plog_writer_append (PlogWriter  *writer,
       g_autofree char *display = g_filename_display_name (plog_directory_get_path (writer->dir));
 
       g_set_error (error, PLOG_ERROR, PLOG_ERROR_TOO_LARGE,
-                   "An op of %" G_GSIZE_FORMAT " bytes cannot be dumped to “%s”: "
-                   "a record holds at most %d bytes",
-                   size, display, PLOG_OP_MAX_SIZE);
+                   "An op cannot be dumped to “%s”: its record would take %" G_GSIZE_FORMAT
+                   " bytes, of at most %d",
+                   display, size, PLOG_OP_MAX_SIZE);
       return FALSE;
     }
 
@@ -945,8 +945,10 @@ plog_writer_close (PlogWriter  *writer,
           GError **close_error = ok ? error : NULL;
           /* Dumps fail from now on, so after a successful sync every
            * record is durable, and the dumps still waiting for it
-           * succeed. Otherwise they fail: a new session tells them. */
-          gboolean dropping = !ok || writer->appended != writer->written;
+           * succeed. After a failure they all fail, a new session tells
+           * them, even one whose record an earlier sync made durable:
+           * which records a failed sync kept is not known. */
+          gboolean dropping = !ok;
 
           while (writer->io_active || writer->syncing)
             writer_wait (writer);
