@@ -1379,6 +1379,192 @@ test_sigkill (gconstpointer data)
     }
 }
 
+/* A crash in the middle of a clear: the child dumps rounds of numbered
+ * ops (round r's ops are numbered r * CLEAR_ROUND_SPAN + i) with ALWAYS,
+ * and clears between rounds, telling each acknowledged dump and the
+ * start and end of each clear. */
+#define CLEAR_CHILD_ARG   "--plog-test-clear-child"
+#define CLEAR_ROUND_SPAN  10000
+#define CLEAR_STARTED     0x80000000u
+#define CLEAR_DONE        0xc0000000u
+#define CLEAR_MASK        0xc0000000u
+
+static gboolean
+tell (guint32 message)
+{
+  guint8 bytes[4] = { message & 0xff, (message >> 8) & 0xff,
+                      (message >> 16) & 0xff, (message >> 24) & 0xff };
+
+  return write_all (STDOUT_FILENO, bytes, sizeof bytes);
+}
+
+static int
+clear_child (const char *dir)
+{
+  g_autoptr(GError) error = NULL;
+  PlogLogger *logger = plog_logger_new (dir, &error);
+
+  if (logger == NULL)
+    {
+      g_printerr ("child: %s\n", error->message);
+      return 2;
+    }
+  plog_logger_set_sync_mode (logger, PLOG_SYNC_MODE_ALWAYS);
+  if (!plog_logger_record (logger, &error))
+    {
+      g_printerr ("child: %s\n", error->message);
+      return 3;
+    }
+  for (guint32 round = 0; round < CLEAR_MASK / CLEAR_ROUND_SPAN; round++)
+    {
+      guint n_ops = 1 + (round * 7) % 23;
+
+      for (guint i = 0; i < n_ops; i++)
+        {
+          g_autoptr(PlogOp) op = numbered_op (round * CLEAR_ROUND_SPAN + i);
+
+          if (!plog_logger_dump (logger, op, &error))
+            {
+              g_printerr ("child: %s\n", error->message);
+              return 4;
+            }
+          if (!tell (round * CLEAR_ROUND_SPAN + i))
+            return 5;
+        }
+      if (!tell (CLEAR_STARTED | round))
+        return 5;
+      if (!plog_logger_clear (logger, &error))
+        {
+          g_printerr ("child: %s\n", error->message);
+          return 4;
+        }
+      if (!tell (CLEAR_DONE | round))
+        return 5;
+    }
+  return 6;
+}
+
+/* The child is killed just after it starts a clear, at a random moment
+ * of it. The directory then replays either the state before the clear
+ * (every acknowledged op of the round it clears) or the state after it
+ * (empty, or the next round's ops), never a mix of rounds, and only a
+ * prefix of what each round dumped. */
+static void
+test_sigkill_clear (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", &error);
+
+  g_assert_no_error (error);
+  for (guint kill_round = 0; kill_round < 12; kill_round++)
+    {
+      g_autofree char *dir = plog_test_make_tmpdir ();
+      const char *argv[] = { exe, CLEAR_CHILD_ARG, dir, NULL };
+      g_autoptr(GArray) messages = g_array_new (FALSE, FALSE, sizeof (guint32));
+      g_autoptr(GString) pending = g_string_new (NULL);
+      g_autoptr(GPtrArray) got = NULL;
+      g_autoptr(GHashTable) acked = g_hash_table_new (NULL, NULL);  /* round -> count */
+      guint32 target = (guint32) g_test_rand_int_range (0, 6);
+      gint64 last_started = -1;
+      gboolean last_done = FALSE;
+      gint64 round = -1;
+      guint n_round = 0;
+      PlogLogger *logger;
+      GPid pid;
+      int out_fd = -1, status = 0;
+
+      g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                NULL, NULL, &pid, NULL, &out_fd, NULL, &error);
+      g_assert_no_error (error);
+
+      /* until the clear of round @target starts */
+      for (;;)
+        {
+          guint32 m;
+
+          if (!read_acks (out_fd, messages, messages->len + 1, pending))
+            {
+              waitpid (pid, &status, 0);
+              g_test_message ("the child ended, status %d", status);
+              g_assert_not_reached ();
+            }
+          m = g_array_index (messages, guint32, messages->len - 1);
+          if (m == (CLEAR_STARTED | target))
+            break;
+        }
+      g_usleep (g_test_rand_int_range (0, 2000));
+      g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
+      read_acks (out_fd, messages, G_MAXUINT, pending);
+      g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+      g_assert_true (WIFSIGNALED (status));
+      g_spawn_close_pid (pid);
+      g_close (out_fd, NULL);
+
+      for (guint i = 0; i < messages->len; i++)
+        {
+          guint32 m = g_array_index (messages, guint32, i);
+
+          if ((m & CLEAR_MASK) == CLEAR_STARTED)
+            {
+              last_started = m & ~CLEAR_MASK;
+              last_done = FALSE;
+            }
+          else if ((m & CLEAR_MASK) == CLEAR_DONE)
+            {
+              g_assert_cmpint (m & ~CLEAR_MASK, ==, last_started);
+              last_done = TRUE;
+            }
+          else
+            {
+              gpointer r = GUINT_TO_POINTER (m / CLEAR_ROUND_SPAN);
+
+              g_assert_cmpuint (m % CLEAR_ROUND_SPAN, ==,
+                                GPOINTER_TO_UINT (g_hash_table_lookup (acked, r)));
+              g_hash_table_insert (acked, r, GUINT_TO_POINTER (m % CLEAR_ROUND_SPAN + 1));
+            }
+        }
+      g_assert_cmpint (last_started, >=, target);
+
+      logger = open_logger (dir, PLOG_SYNC_MODE_ALWAYS);
+      got = plog_test_replay (logger);
+      for (guint i = 0; i < got->len; i++)
+        {
+          gint64 n = op_number (g_ptr_array_index (got, i));
+
+          g_assert_cmpint (n, >=, 0);
+          if (round < 0)
+            round = n / CLEAR_ROUND_SPAN;
+          /* one round only, and a prefix of it */
+          g_assert_cmpint (n / CLEAR_ROUND_SPAN, ==, round);
+          g_assert_cmpint (n % CLEAR_ROUND_SPAN, ==, n_round);
+          n_round++;
+        }
+      g_test_message ("kill %u: clear of round %" G_GINT64_FORMAT " %s, replayed %u ops of round %"
+                      G_GINT64_FORMAT, kill_round, last_started,
+                      last_done ? "done" : "under way", n_round, round);
+      if (last_done)
+        {
+          /* after the clear: the next round's ops, if any */
+          if (got->len > 0)
+            g_assert_cmpint (round, ==, last_started + 1);
+          g_assert_cmpuint (n_round, >=,
+                            GPOINTER_TO_UINT (g_hash_table_lookup (acked,
+                                                                   GUINT_TO_POINTER (last_started + 1))));
+        }
+      else if (got->len > 0)
+        {
+          /* before it: all that the round acknowledged */
+          g_assert_cmpint (round, ==, last_started);
+          g_assert_cmpuint (n_round, >=,
+                            GPOINTER_TO_UINT (g_hash_table_lookup (acked,
+                                                                   GUINT_TO_POINTER (last_started))));
+        }
+
+      free_logger (logger);
+      plog_test_rm_rf (dir);
+    }
+}
+
 /* }}} */
 
 /* {{{ A full disk */
@@ -2023,6 +2209,8 @@ main (int   argc,
 {
   if (argc == 5 && strcmp (argv[1], SIGKILL_CHILD_ARG) == 0)
     return sigkill_child (argv[2], argv[3], (guint) g_ascii_strtoull (argv[4], NULL, 10));
+  if (argc == 3 && strcmp (argv[1], CLEAR_CHILD_ARG) == 0)
+    return clear_child (argv[2]);
 
   /* No G_TEST_OPTION_ISOLATE_DIRS: these tests use no XDG directory, and
    * GLib 2.74 leaks the strings g_set_user_dirs () sets for every test,
@@ -2057,6 +2245,7 @@ main (int   argc,
   g_test_add_data_func ("/durability/old-log/length-past-end", GINT_TO_POINTER (OLD_LOG_LENGTH_PAST_END), test_damaged_old_log);
   g_test_add_data_func ("/durability/sigkill", GUINT_TO_POINTER (1), test_sigkill);
   g_test_add_data_func ("/durability/sigkill/threads", GUINT_TO_POINTER (SIGKILL_THREADS), test_sigkill);
+  g_test_add_func ("/durability/sigkill/clear", test_sigkill_clear);
   g_test_add_data_func ("/durability/full-disk/rlimit/none", GINT_TO_POINTER (PLOG_SYNC_MODE_NONE), test_full_disk_rlimit);
   g_test_add_data_func ("/durability/full-disk/rlimit/periodic", GINT_TO_POINTER (PLOG_SYNC_MODE_PERIODIC), test_full_disk_rlimit);
   g_test_add_data_func ("/durability/full-disk/rlimit/always", GINT_TO_POINTER (PLOG_SYNC_MODE_ALWAYS), test_full_disk_rlimit);
