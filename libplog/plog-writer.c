@@ -656,36 +656,39 @@ plog_writer_set_sync_mode (PlogWriter   *writer,
 }
 
 /* A buffer with room for @size bytes, waiting for the writer thread when
- * every buffer is queued. NULL with @error when writes fail or a close
- * begins meanwhile. Each wake-up starts over: another dumper may have
- * installed a buffer while this one waited without the lock (replacing
- * it would drop the records in it), and a close that began meanwhile
- * writes only what was appended before it. */
+ * every buffer is queued. NULL with @error when the writer does not take
+ * dumps: it is not recording, or closing, or writes fail. Each wake-up
+ * starts over: another dumper may have installed a buffer while this one
+ * waited without the lock (replacing it would drop the records in it),
+ * and a close that began meanwhile writes only what was appended before
+ * it. */
 static Buffer *
 room_locked (PlogWriter  *writer,
              gsize        size,
              GError     **error)
 {
-  if (size > BUFFER_SIZE)
-    {
-      /* A large record gets a buffer of its own. */
-      seal_locked (writer, TRUE);
-      if (writer->cur != NULL)
-        buffer_release_locked (writer, g_steal_pointer (&writer->cur));
-      writer->cur = buffer_new (size);
-      return writer->cur;
-    }
-
   for (;;)
     {
       if (!writer->open || writer->closing)
         return (not_recording (writer, error), NULL);
+      /* While the kernel refuses writes (a full disk), dumps fail, and
+       * what was dumped before stays queued for when it takes them
+       * again. */
       if (writer->broken)
         return (broken_error (writer, error), NULL);
       if (writer->io_error != NULL)
         {
           g_propagate_error (error, g_error_copy (writer->io_error));
           return NULL;
+        }
+      if (size > BUFFER_SIZE)
+        {
+          /* A large record gets a buffer of its own. */
+          seal_locked (writer, TRUE);
+          if (writer->cur != NULL)
+            buffer_release_locked (writer, g_steal_pointer (&writer->cur));
+          writer->cur = buffer_new (size);
+          return writer->cur;
         }
       if (writer->cur != NULL && writer->cur->len + size <= writer->cur->capacity)
         return writer->cur;
@@ -728,21 +731,7 @@ plog_writer_append (PlogWriter  *writer,
     }
 
   g_mutex_lock (&writer->lock);
-  if (!writer->open || writer->closing)
-    {
-      g_mutex_unlock (&writer->lock);
-      return not_recording (writer, error);
-    }
-  /* While the kernel refuses writes (a full disk), dumps fail, and what
-   * was dumped before stays queued for when it takes them again. */
-  if (writer->broken)
-    ok = broken_error (writer, error);
-  else if (writer->io_error != NULL)
-    {
-      g_propagate_error (error, g_error_copy (writer->io_error));
-      ok = FALSE;
-    }
-  else if ((b = room_locked (writer, size, error)) == NULL)
+  if ((b = room_locked (writer, size, error)) == NULL)
     ok = FALSE;
   else
     {
