@@ -314,15 +314,14 @@ compact_locked (PlogCompactor  *compactor,
   const guint8 *record;
   gsize record_size;
   GError *local_error = NULL;
-  gboolean rotated = FALSE, ok;
+  gboolean rotated = FALSE;
   g_autoptr(Batch) batch = NULL;
   guint64 seq;
   gint64 start = g_get_monotonic_time (), rotated_at, merged_at;
 
   /* Rotate, so that every log below the new snapshot is closed. */
   seq = plog_directory_alloc_seq (compactor->dir, 2);
-  ok = plog_writer_rotate (compactor->writer, seq + 1, &rotated, error);
-  if (!ok)
+  if (!plog_writer_rotate (compactor->writer, seq + 1, &rotated, error))
     return FALSE;
   g_mutex_lock (&compactor->lock);
   compactor->rotated_to = seq + 1;
@@ -517,7 +516,6 @@ compactor_thread (gpointer data)
       g_mutex_lock (&compactor->lock);
       if (!ok && automatic)
         compactor->retry_after = g_get_monotonic_time () + RETRY_USEC;
-      g_cond_broadcast (&compactor->cond);
     }
   compactor->running = FALSE;
   g_cond_broadcast (&compactor->cond);
