@@ -816,6 +816,26 @@ outrun_op (const char *prefix,
   return plog_op_new_put (key_bytes, value_bytes, n);
 }
 
+/* Opens @h recording with NONE, and dumps @n_live puts of 512-byte
+ * values under keys of their own. */
+static void
+harness_record_live (Harness *h,
+                     guint    n_live)
+{
+  g_autoptr(GError) error = NULL;
+
+  harness_init (h);
+  harness_open (h, 0, PLOG_SYNC_MODE_NONE);
+  harness_record (h);
+  for (guint i = 0; i < n_live; i++)
+    {
+      g_autoptr(PlogOp) op = outrun_op ("live", i);
+
+      g_assert_true (plog_logger_dump (h->logger, op, &error));
+      g_assert_no_error (error);
+    }
+}
+
 /* A dumper that outruns compaction by far (a live set of 8 MiB that
  * every compaction rewrites, against a max-size of 32 KiB) waits for it
  * once the current log is four times max-size: no log grows past that by
@@ -832,15 +852,7 @@ test_outrun (void)
   Harness h;
   guint n;
 
-  harness_init (&h);
-  harness_open (&h, 0, PLOG_SYNC_MODE_NONE);
-  harness_record (&h);
-  for (guint i = 0; i < n_live; i++)
-    {
-      g_autoptr(PlogOp) op = outrun_op ("live", i);
-
-      g_assert_true (plog_logger_dump (h.logger, op, &error));
-    }
+  harness_record_live (&h, n_live);
   /* The live set goes into a snapshot; the stream starts a fresh log. */
   harness_compact (&h);
 
@@ -903,7 +915,6 @@ static void
 test_memory_returned (void)
 {
   const guint n_live = 65536;   /* a merge of about 40 MB */
-  g_autoptr(GError) error = NULL;
   gint64 before, peak, now, deadline;
   Harness h;
 
@@ -912,15 +923,7 @@ test_memory_returned (void)
       g_test_skip ("No VmRSS or VmHWM in /proc/self/status");
       return;
     }
-  harness_init (&h);
-  harness_open (&h, 0, PLOG_SYNC_MODE_NONE);
-  harness_record (&h);
-  for (guint i = 0; i < n_live; i++)
-    {
-      g_autoptr(PlogOp) op = outrun_op ("live", i);
-
-      g_assert_true (plog_logger_dump (h.logger, op, &error));
-    }
+  harness_record_live (&h, n_live);
 
   before = vm_status ("VmRSS");
   harness_compact (&h);
