@@ -1152,9 +1152,20 @@ typedef struct
   guint32     step;
 } SigkillDumper;
 
-/* Dumps its numbered ops in order, writing the number of each to stdout
- * once its dump has returned (4 bytes: one write(2), which a pipe keeps
- * whole even when several threads write). Ends the child on a failure. */
+/* Writes @message to stdout, for the parent: 4 bytes, little-endian, in
+ * one write(2), which a pipe keeps whole even when several threads
+ * write. */
+static gboolean
+tell (guint32 message)
+{
+  guint8 bytes[4] = { message & 0xff, (message >> 8) & 0xff,
+                      (message >> 16) & 0xff, (message >> 24) & 0xff };
+
+  return write_all (STDOUT_FILENO, bytes, sizeof bytes);
+}
+
+/* Dumps its numbered ops in order, telling the number of each once its
+ * dump has returned. Ends the child on a failure. */
 static gpointer
 sigkill_child_thread (gpointer data)
 {
@@ -1165,14 +1176,13 @@ sigkill_child_thread (gpointer data)
     {
       g_autoptr(PlogOp) op = numbered_op (n);
       g_autoptr(GError) error = NULL;
-      guint8 ack[4] = { n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >> 24) & 0xff };
 
       if (!plog_logger_dump (d.logger, op, &error))
         {
           g_printerr ("child: op %u: %s\n", n, error->message);
           _exit (4);
         }
-      if (!write_all (STDOUT_FILENO, ack, sizeof ack))
+      if (!tell (n))
         _exit (5);
     }
   _exit (6);
@@ -1388,15 +1398,6 @@ test_sigkill (gconstpointer data)
 #define CLEAR_STARTED     0x80000000u
 #define CLEAR_DONE        0xc0000000u
 #define CLEAR_MASK        0xc0000000u
-
-static gboolean
-tell (guint32 message)
-{
-  guint8 bytes[4] = { message & 0xff, (message >> 8) & 0xff,
-                      (message >> 16) & 0xff, (message >> 24) & 0xff };
-
-  return write_all (STDOUT_FILENO, bytes, sizeof bytes);
-}
 
 static int
 clear_child (const char *dir)
