@@ -50,6 +50,13 @@ plog_test_bytes (const char *str)
   return g_bytes_new (str, strlen (str));
 }
 
+GBytes *
+plog_test_filled_bytes (gsize n,
+                        char  c)
+{
+  return g_bytes_new_take (memset (g_malloc (n), c, n), n);
+}
+
 static void
 collect_cb (PlogOp   *op,
             gpointer  user_data)

@@ -16,6 +16,9 @@ char      *plog_test_make_tmpdir   (void);
 void       plog_test_rm_rf         (const char *path);
 /* GBytes of a NUL-terminated string (without the NUL). */
 GBytes    *plog_test_bytes         (const char *str);
+/* @n bytes, each @c. */
+GBytes    *plog_test_filled_bytes  (gsize       n,
+                                    char        c);
 /* Every op the logger replays, in order, in a new array of PlogOp. */
 GPtrArray *plog_test_replay_all    (PlogLogger *logger,
                                     GError    **error);

@@ -811,7 +811,7 @@ outrun_op (const char *prefix,
 {
   g_autofree char *key = g_strdup_printf ("%s-%05u", prefix, n);
   g_autoptr(GBytes) key_bytes = plog_test_bytes (key);
-  g_autoptr(GBytes) value_bytes = g_bytes_new_take (memset (g_malloc (512), 'a' + n % 26, 512), 512);
+  g_autoptr(GBytes) value_bytes = plog_test_filled_bytes (512, 'a' + n % 26);
 
   return plog_op_new_put (key_bytes, value_bytes, n);
 }

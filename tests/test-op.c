@@ -393,13 +393,6 @@ test_bytes_kept (void)
   assert_op (op, "key", "sub", "value", 1, TRUE, FALSE, NULL, PLOG_OP_KIND_SUB_PUT);
 }
 
-static GBytes *
-filled_bytes (gsize n,
-              char  c)
-{
-  return g_bytes_new_take (memset (g_malloc (n), c, n), n);
-}
-
 static void
 assert_same_bytes (GBytes *got,
                    GBytes *expected)
@@ -415,13 +408,13 @@ static void
 test_bytes_sizes (void)
 {
   const gsize value_sizes[] = { 1, 239, 240, 241, 4096, 1 << 20 };
-  g_autoptr(GBytes) key = filled_bytes (10, 'k');
-  g_autoptr(GBytes) sub_key = filled_bytes (6, 's');
+  g_autoptr(GBytes) key = plog_test_filled_bytes (10, 'k');
+  g_autoptr(GBytes) sub_key = plog_test_filled_bytes (6, 's');
   g_autoptr(GBytes) empty = g_bytes_new (NULL, 0);
 
   for (gsize i = 0; i < G_N_ELEMENTS (value_sizes); i++)
     {
-      g_autoptr(GBytes) value = filled_bytes (value_sizes[i], 'v');
+      g_autoptr(GBytes) value = plog_test_filled_bytes (value_sizes[i], 'v');
       g_autoptr(PlogOp) op = plog_op_new_sub_put (key, sub_key, value, 7);
       g_autoptr(PlogOp) same = plog_op_new (key, sub_key, value, 7, TRUE, FALSE, NULL);
       g_autoptr(PlogOp) no_sub = plog_op_new_sub_put (key, empty, value, 7);
