@@ -18,16 +18,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#ifdef __linux__
-# include <pthread.h>
-# include <sched.h>
-#endif
 
 #include <glib/gstdio.h>
 
 #include "plog-compactor-private.h"
 #include "plog-cursor-private.h"
 #include "plog-error.h"
+#include "plog-sched-private.h"
 #include "plog-state-private.h"
 
 #define WRITE_BUFFER_SIZE (256 * 1024)
@@ -415,25 +412,15 @@ return_task (GTask  *task,
   g_source_attach (source, g_task_get_context (task));
 }
 
-/* A merge is CPU-bound background work: as SCHED_BATCH it does not
- * preempt a thread that wakes to dump on a main loop, yet keeps its share
- * of the CPU, which it needs to keep up with a dumping thread. */
-static void
-lower_priority (void)
-{
-#ifdef __linux__
-  struct sched_param param = { 0 };
-
-  pthread_setschedparam (pthread_self (), SCHED_BATCH, &param);
-#endif
-}
-
 static gpointer
 compactor_thread (gpointer data)
 {
   PlogCompactor *compactor = data;
 
-  lower_priority ();
+  /* A merge is CPU-bound background work: it must not preempt a thread
+   * that wakes to dump on a main loop, yet keep its share of the CPU,
+   * which it needs to keep up with a dumping thread. */
+  plog_sched_set_class (PLOG_SCHED_BATCH);
 
   g_mutex_lock (&compactor->lock);
   for (;;)

@@ -185,6 +185,7 @@ plog_logger_initable_init (GInitable     *initable,
       return FALSE;
     }
   self->writer = plog_writer_new (self->dir, self->sync_mode);
+  plog_writer_set_expected_size (self->writer, plog_logger_get_max_size (self) * STALL_FACTOR);
   landed = g_rc_box_new0 (LandedData);
   g_weak_ref_init (&landed->logger, self);
   landed->main_context = g_main_context_ref (self->main_context);
@@ -518,6 +519,8 @@ plog_logger_limit (PlogLogger *self,
   if (plog_logger_get_max_size (self) == max_size)
     return;
   __atomic_store_n (&self->max_size, max_size, __ATOMIC_RELAXED);
+  if (self->writer != NULL)
+    plog_writer_set_expected_size (self->writer, max_size * STALL_FACTOR);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_SIZE]);
 }
 
@@ -643,6 +646,8 @@ repair_torn_tail (PlogLogger  *self,
       close (fd);
       return FALSE;
     }
+  /* A crash while recording leaves the blocks reserved for the log. */
+  plog_segment_release (fd);
   return plog_segment_close (fd, path, error);
 }
 

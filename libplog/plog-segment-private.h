@@ -50,6 +50,17 @@ gboolean  plog_segment_truncate      (int               fd,
 gboolean  plog_segment_close         (int               fd,
                                       const char       *path,
                                       GError          **error);
+/* Reserves the disk blocks of [@offset, @offset + @len) of a file whose
+ * size is @size, without changing that size, so that writing there later
+ * allocates no block. Best effort: returns 0, or the errno of a failure,
+ * after which no block beyond @size stays reserved. ENOTSUP: the file
+ * system cannot. */
+int       plog_segment_reserve       (int               fd,
+                                      gint64            size,
+                                      gint64            offset,
+                                      gint64            len);
+/* Gives back the blocks reserved beyond the end of a file. Best effort. */
+void      plog_segment_release       (int               fd);
 /* Creates @path (which must not exist) with a header; returns its fd,
  * open for appending, or -1. */
 int       plog_segment_create        (const char       *path,

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,6 +144,57 @@ plog_segment_close (int          fd,
   if (close (fd) != 0 && errno != EINTR)
     return plog_set_io_error (error, errno, "close", path);
   return TRUE;
+}
+
+int
+plog_segment_reserve (int    fd,
+                      gint64 size,
+                      gint64 offset,
+                      gint64 len)
+{
+#ifdef HAVE_FALLOCATE
+  struct rlimit limit;
+  int saved_errno;
+
+  /* Some file systems (tmpfs) check RLIMIT_FSIZE even for blocks past
+   * the end, and raise SIGXFSZ: reserve no further than a write may go. */
+  if (getrlimit (RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      (guint64) (offset + len) > (guint64) limit.rlim_cur)
+    len = (gint64) limit.rlim_cur - offset;
+  if (len <= 0)
+    return EFBIG;
+  while (fallocate (fd, FALLOC_FL_KEEP_SIZE, offset, len) != 0)
+    {
+      saved_errno = errno;
+      if (saved_errno == EINTR)
+        continue;
+      if (saved_errno == EOPNOTSUPP || saved_errno == ENOSYS)
+        return ENOTSUP;
+      /* A failure (a disk that is nearly full) may leave part of the range
+       * reserved: give it back, or it would take what a snapshot needs. */
+      while (ftruncate (fd, size) != 0 && errno == EINTR)
+        ;
+      return saved_errno;
+    }
+  return 0;
+#else
+  return ENOTSUP;
+#endif
+}
+
+void
+plog_segment_release (int fd)
+{
+  struct stat st;
+
+  /* Truncating to the size frees the blocks reserved beyond it (on ext4,
+   * XFS and btrfs; POSIX leaves it open), and changes no byte. Only
+   * when there are such blocks, since it also dirties the inode. */
+  if (fstat (fd, &st) != 0 ||
+      (gint64) st.st_blocks * 512 <= st.st_size + (gint64) st.st_blksize)
+    return;
+  while (ftruncate (fd, st.st_size) != 0 && errno == EINTR)
+    ;
 }
 
 int

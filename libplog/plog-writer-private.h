@@ -23,6 +23,10 @@ gboolean    plog_writer_open           (PlogWriter     *writer,
                                         guint64         seq,
                                         GError        **error);
 gboolean    plog_writer_is_open        (PlogWriter     *writer);
+/* The size a log may reach (four times max-size, or 0): how many disk
+ * blocks a new log reserves. Any thread. */
+void        plog_writer_set_expected_size (PlogWriter  *writer,
+                                        gint64          size);
 void        plog_writer_set_sync_mode  (PlogWriter     *writer,
                                         PlogSyncMode    sync_mode);
 /* Appends the record of @op; returns with it durable under ALWAYS. Sets

@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -43,6 +44,7 @@
 #include "plog-error.h"
 #include "plog-futex-private.h"
 #include "plog-record-private.h"
+#include "plog-sched-private.h"
 #include "plog-segment-private.h"
 #include "plog-writer-private.h"
 
@@ -52,6 +54,8 @@
 #define SYNC_INTERVAL_USEC   (G_TIME_SPAN_SECOND)
 #define GATHER_USEC          150
 #define WRITEBACK_CHUNK      (1024 * 1024)
+#define RESERVE_MIN          (1024 * 1024)
+#define RESERVE_MAX          (G_GINT64_CONSTANT (1024) * 1024 * 1024)
 
 typedef struct
 {
@@ -82,6 +86,8 @@ struct _PlogWriter
   guint64        seq;
   gint64         file_size;      /* bytes of the log in the kernel */
   gint64         writeback;      /* bytes of the log whose writeback started */
+  gint64         expected_size;  /* (atomic) what a log is expected to reach */
+  gint64         last_size;      /* (atomic) what the last closed log reached */
 
   Buffer        *cur;            /* (owned) (nullable) being filled */
   GQueue         full;           /* (owned) of Buffer, waiting for write(2) */
@@ -460,6 +466,10 @@ syncer_thread (gpointer data)
   PlogWriter *writer = data;
   gint64 last_sync = g_get_monotonic_time ();
 
+  /* Its writeback takes milliseconds of CPU at a time, which a woken
+   * dumper must not wait for. */
+  plog_sched_set_class (PLOG_SCHED_YIELD);
+
   g_mutex_lock (&writer->lock);
   while (!writer->quit)
     {
@@ -553,6 +563,36 @@ sync_or_break (PlogWriter  *writer,
   return FALSE;
 }
 
+/* Reserves the disk blocks that the new log @fd may fill, past its end,
+ * before it takes its first dump: as much as the last log reached, or
+ * as a log may grow before dumps wait for a compaction (four times
+ * max-size), within 1 MiB and 1 GiB, and at most a quarter of the free
+ * space (a reservation must not starve the next snapshot).
+ *
+ * Otherwise the kernel allocates the log's blocks as it writes it back,
+ * with the inode's block map locked; the allocator may wait there for a
+ * bitmap to be read from a busy disk, and a write(2) to the log waits
+ * behind it. On ext4 that blocked the writer thread for up to 35 ms,
+ * long enough for dumps to fill every buffer and wait. Reserving from the
+ * writer thread as the log grows has the same flaw: fallocate() holds the
+ * inode while it waits for the same bitmaps. So the reservation is made
+ * here, where no dump waits for it, and a log that outgrows it is left
+ * to the kernel. The blocks left unused go back when the log is closed. */
+static void
+reserve_blocks (PlogWriter *writer,
+                int         fd)
+{
+  gint64 want = MAX (__atomic_load_n (&writer->expected_size, __ATOMIC_RELAXED),
+                     __atomic_load_n (&writer->last_size, __ATOMIC_RELAXED));
+  struct statvfs st;
+
+  want = CLAMP (want, RESERVE_MIN, RESERVE_MAX);
+  if (fstatvfs (fd, &st) == 0)
+    want = MIN (want, (gint64) (st.f_bavail / 4) * (gint64) st.f_frsize);
+  if (want > PLOG_SEGMENT_HEADER_SIZE)
+    plog_segment_reserve (fd, PLOG_SEGMENT_HEADER_SIZE, 0, want);
+}
+
 /* Creates the log @seq under a temporary name, with its header;
  * install_log() gives it its name. A crash before that leaves only a
  * temporary file, removed at open: never an empty log above a closed
@@ -569,6 +609,7 @@ create_log (PlogWriter  *writer,
 
   if (fd < 0)
     return -1;
+  reserve_blocks (writer, fd);
   /* The header needs no sync of its own: a log whose header is torn by a
    * crash holds no record, and is the newest, so it counts as torn. */
   *tmp_path_out = g_steal_pointer (&tmp_path);
@@ -644,6 +685,13 @@ plog_writer_is_open (PlogWriter *writer)
   open = writer->open;
   g_mutex_unlock (&writer->lock);
   return open;
+}
+
+void
+plog_writer_set_expected_size (PlogWriter *writer,
+                               gint64      size)
+{
+  __atomic_store_n (&writer->expected_size, size, __ATOMIC_RELAXED);
 }
 
 void
@@ -859,6 +907,7 @@ plog_writer_rotate (PlogWriter  *writer,
       writer->seq = seq;
       writer->file_size = PLOG_SEGMENT_HEADER_SIZE;
       writer->writeback = 0;
+      __atomic_store_n (&writer->last_size, writer->file_size, __ATOMIC_RELAXED);
       writer->installed = FALSE;
       writer->dir_synced = FALSE;
     }
@@ -904,6 +953,8 @@ plog_writer_rotate (PlogWriter  *writer,
         writer->dir_synced = TRUE;
       g_mutex_unlock (&writer->lock);
     }
+  /* The closed log takes no more writes: its reserved blocks go back. */
+  plog_segment_release (old_fd);
   if (!ok)
     {
       close (old_fd);
@@ -941,7 +992,9 @@ plog_writer_close (PlogWriter  *writer,
 
           while (writer->io_active || writer->syncing)
             writer_wait (writer);
+          plog_segment_release (writer->fd);
           ok = plog_segment_close (writer->fd, writer->path, close_error) && ok;
+          __atomic_store_n (&writer->last_size, writer->file_size, __ATOMIC_RELAXED);
           writer->open = FALSE;
           writer->fd = -1;
           /* After a failure, what could not be written is dropped. */

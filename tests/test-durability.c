@@ -1793,6 +1793,120 @@ test_full_disk_tmpfs (void)
 
 /* }}} */
 
+/* {{{ Reserved blocks */
+
+/* Whether the file system of @dir reserves blocks past a file's end. */
+static gboolean
+can_reserve (const char *dir)
+{
+#ifdef FALLOC_FL_KEEP_SIZE
+  g_autofree char *path = g_build_filename (dir, "probe", NULL);
+  int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  gboolean ok;
+
+  g_assert_cmpint (fd, >=, 0);
+  ok = fallocate (fd, FALLOC_FL_KEEP_SIZE, 0, 1024 * 1024) == 0;
+  close (fd);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  return ok;
+#else
+  return FALSE;
+#endif
+}
+
+/* The bytes of disk that @path holds past its end. */
+static gint64
+reserved_bytes (const char *path)
+{
+  struct stat st;
+  gint64 used;
+
+  g_assert_cmpint (stat (path, &st), ==, 0);
+  used = (gint64) st.st_size + st.st_blksize - 1;
+  used -= used % st.st_blksize;
+  return MAX (0, (gint64) st.st_blocks * 512 - used);
+}
+
+/* The log being written has disk blocks reserved past its end, so that
+ * the kernel allocates none while it writes the log back; a stop gives
+ * them back, and the log replays as it was dumped. */
+static void
+test_reserve_stop (void)
+{
+  g_autofree char *dir = plog_test_make_tmpdir ();
+  g_autofree char *log = NULL;
+  g_autoptr(GPtrArray) dumped = more_ops (0, 100);
+  g_autoptr(GPtrArray) got = NULL;
+  PlogLogger *logger;
+
+  if (!can_reserve (dir))
+    {
+      g_test_skip ("the file system reserves no blocks past a file's end");
+      plog_test_rm_rf (dir);
+      return;
+    }
+  logger = open_logger (dir, PLOG_SYNC_MODE_PERIODIC);
+  record_ok (logger);
+  log = newest_file (dir, ".log");
+  dump_numbered (logger, 0, 100);
+  flush_ok (logger);
+  g_test_message ("%" G_GINT64_FORMAT " bytes reserved while recording", reserved_bytes (log));
+  g_assert_cmpint (reserved_bytes (log), >=, 512 * 1024);
+
+  stop_ok (logger);
+  g_assert_cmpint (reserved_bytes (log), ==, 0);
+  got = plog_test_replay (logger);
+  assert_ops (got, dumped, dumped->len, NULL);
+  free_logger (logger);
+  plog_test_rm_rf (dir);
+}
+
+/* A process that ends without stopping leaves the blocks reserved; the
+ * next record gives them back, and changes no op. */
+static void
+test_reserve_crash (void)
+{
+  g_autofree char *dir = pid_path ("reserve");
+  g_autofree char *log = NULL;
+  g_autoptr(GPtrArray) dumped = more_ops (0, 100);
+  g_autoptr(GPtrArray) got = NULL;
+  PlogLogger *logger;
+
+  if (g_test_subprocess ())
+    {
+      logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+      record_ok (logger);
+      dump_numbered (logger, 0, 100);
+      flush_ok (logger);
+      /* Ends like a crash: no stop, no cleanup. */
+      _exit (0);
+    }
+
+  plog_test_rm_rf (dir);
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  if (!can_reserve (dir))
+    {
+      g_test_skip ("the file system reserves no blocks past a file's end");
+      plog_test_rm_rf (dir);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  log = newest_file (dir, ".log");
+  g_assert_cmpint (reserved_bytes (log), >=, 512 * 1024);
+
+  logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+  record_ok (logger);
+  g_assert_cmpint (reserved_bytes (log), ==, 0);
+  got = plog_test_replay (logger);
+  assert_ops (got, dumped, dumped->len, NULL);
+  stop_ok (logger);
+  free_logger (logger);
+  plog_test_rm_rf (dir);
+}
+
+/* }}} */
+
 /* {{{ Unwritable directories */
 
 static void
@@ -2251,6 +2365,8 @@ main (int   argc,
   g_test_add_data_func ("/durability/full-disk/rlimit/periodic", GINT_TO_POINTER (PLOG_SYNC_MODE_PERIODIC), test_full_disk_rlimit);
   g_test_add_data_func ("/durability/full-disk/rlimit/always", GINT_TO_POINTER (PLOG_SYNC_MODE_ALWAYS), test_full_disk_rlimit);
   g_test_add_func ("/durability/full-disk/tmpfs", test_full_disk_tmpfs);
+  g_test_add_func ("/durability/reserve/stop", test_reserve_stop);
+  g_test_add_func ("/durability/reserve/crash", test_reserve_crash);
   g_test_add_func ("/durability/unwritable", test_unwritable);
   g_test_add_func ("/durability/modes", test_modes);
   g_test_add_data_func ("/durability/failed-stop/none", GINT_TO_POINTER (PLOG_SYNC_MODE_NONE), test_failed_stop);

@@ -370,7 +370,9 @@ dir_usage (const char  *path,
         }
       if (!S_ISREG (st.st_mode))
         continue;
-      *bytes += (guint64) st.st_size;
+      /* What the file takes on the disk: libplog reserves blocks past the
+       * end of the log it writes. */
+      *bytes += MAX ((guint64) st.st_size, (guint64) st.st_blocks * 512);
       if (n_files != NULL)
         (*n_files)++;
     }
