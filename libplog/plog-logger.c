@@ -19,9 +19,6 @@
 
 /* More files than this in the replay set at record() start a compaction. */
 #define MAX_REPLAY_FILES 16
-/* Dumps wait for compaction once the current log is this many times
- * max-size (see plog_logger_dump()). */
-#define STALL_FACTOR     4
 
 /**
  * PlogLogger:
@@ -185,7 +182,7 @@ plog_logger_initable_init (GInitable     *initable,
       return FALSE;
     }
   self->writer = plog_writer_new (self->dir, self->sync_mode);
-  plog_writer_set_expected_size (self->writer, plog_logger_get_max_size (self) * STALL_FACTOR);
+  plog_writer_set_max_size (self->writer, plog_logger_get_max_size (self));
   landed = g_rc_box_new0 (LandedData);
   g_weak_ref_init (&landed->logger, self);
   landed->main_context = g_main_context_ref (self->main_context);
@@ -520,7 +517,7 @@ plog_logger_limit (PlogLogger *self,
     return;
   __atomic_store_n (&self->max_size, max_size, __ATOMIC_RELAXED);
   if (self->writer != NULL)
-    plog_writer_set_expected_size (self->writer, max_size * STALL_FACTOR);
+    plog_writer_set_max_size (self->writer, max_size);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_SIZE]);
 }
 
@@ -591,6 +588,7 @@ plog_logger_set_sync_mode (PlogLogger   *self,
 static gboolean
 repair_torn_tail (PlogLogger  *self,
                   guint       *n_files,
+                  gint64      *newest_log_size,
                   GError     **error)
 {
   g_autoptr(PlogCursor) cursor = NULL;
@@ -617,6 +615,7 @@ repair_torn_tail (PlogLogger  *self,
   torn = _plog_cursor_get_torn (cursor, &end, &path);
   if (path == NULL || !g_str_has_suffix (path, ".log"))
     return TRUE;
+  *newest_log_size = end;
 
   /* The newest log may hold what a crash left unsynced, even when it
    * reads back whole: it is synced before a newer log exists, so that it
@@ -671,6 +670,7 @@ plog_logger_record (PlogLogger  *self,
                     GError     **error)
 {
   guint n_files = 0;
+  gint64 newest_log_size = 0;
   gboolean ok;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
@@ -681,8 +681,11 @@ plog_logger_record (PlogLogger  *self,
     return TRUE;
 
   plog_directory_lock_changes (self->dir);
-  ok = repair_torn_tail (self, &n_files, error) &&
-       plog_writer_open (self->writer, plog_directory_alloc_seq (self->dir, 1), error);
+  ok = repair_torn_tail (self, &n_files, &newest_log_size, error);
+  /* A new log reserves disk blocks for as much as the last one took. */
+  if (ok && newest_log_size > 0)
+    plog_writer_set_last_size (self->writer, newest_log_size);
+  ok = ok && plog_writer_open (self->writer, plog_directory_alloc_seq (self->dir, 1), error);
   plog_directory_unlock_changes (self->dir);
   if (!ok)
     return FALSE;
@@ -770,10 +773,10 @@ plog_logger_dump (PlogLogger  *self,
     {
       plog_compactor_request_auto (self->compactor);
       /* Backpressure: a dumper that outruns compaction waits for it once
-       * the current log is STALL_FACTOR times over the limit, so that the
-       * directory stays bounded by max-size and the live set, not by how
-       * long the dumping lasts. */
-      if (log_size / STALL_FACTOR > max_size)
+       * the current log is PLOG_STALL_FACTOR times over the limit, so
+       * that the directory stays bounded by max-size and the live set,
+       * not by how long the dumping lasts. */
+      if (log_size / PLOG_STALL_FACTOR > max_size)
         plog_compactor_throttle (self->compactor, log_seq);
     }
   return TRUE;

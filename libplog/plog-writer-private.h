@@ -23,9 +23,16 @@ gboolean    plog_writer_open           (PlogWriter     *writer,
                                         guint64         seq,
                                         GError        **error);
 gboolean    plog_writer_is_open        (PlogWriter     *writer);
-/* The size a log may reach (four times max-size, or 0): how many disk
- * blocks a new log reserves. Any thread. */
-void        plog_writer_set_expected_size (PlogWriter  *writer,
+/* A dumper that finds the current log this many times over max-size
+ * waits for a compaction to rotate it (see plog_logger_dump()). */
+#define PLOG_STALL_FACTOR 4
+
+/* The logger's max-size (0: none), and the size the newest log reached
+ * (0: unknown): they tell how many disk blocks a new log reserves. Any
+ * thread. */
+void        plog_writer_set_max_size   (PlogWriter     *writer,
+                                        gint64          max_size);
+void        plog_writer_set_last_size  (PlogWriter     *writer,
                                         gint64          size);
 void        plog_writer_set_sync_mode  (PlogWriter     *writer,
                                         PlogSyncMode    sync_mode);

@@ -86,8 +86,8 @@ struct _PlogWriter
   guint64        seq;
   gint64         file_size;      /* bytes of the log in the kernel */
   gint64         writeback;      /* bytes of the log whose writeback started */
-  gint64         expected_size;  /* (atomic) what a log is expected to reach */
-  gint64         last_size;      /* (atomic) what the last closed log reached */
+  gint64         max_size;       /* (atomic) the logger's max-size */
+  gint64         last_size;      /* (atomic) what the last log reached */
 
   Buffer        *cur;            /* (owned) (nullable) being filled */
   GQueue         full;           /* (owned) of Buffer, waiting for write(2) */
@@ -563,29 +563,32 @@ sync_or_break (PlogWriter  *writer,
   return FALSE;
 }
 
-/* Reserves the disk blocks that the new log @fd may fill, past its end,
- * before it takes its first dump: as much as the last log reached, or
- * as a log may grow before dumps wait for a compaction (four times
- * max-size), within 1 MiB and 1 GiB, and at most a quarter of the free
- * space (a reservation must not starve the next snapshot).
+/* Reserves the disk blocks of a new log @fd, past its end, before it
+ * takes its first dump: as many as a log may fill before dumps wait for a
+ * compaction (four times max-size), or without a max-size as many as the
+ * last log took, within 1 MiB and 1 GiB; and never more than a quarter of
+ * the free space, so that a reservation cannot starve the next snapshot.
  *
  * Otherwise the kernel allocates the log's blocks as it writes it back,
  * with the inode's block map locked; the allocator may wait there for a
  * bitmap to be read from a busy disk, and a write(2) to the log waits
  * behind it. On ext4 that blocked the writer thread for up to 35 ms,
- * long enough for dumps to fill every buffer and wait. Reserving from the
- * writer thread as the log grows has the same flaw: fallocate() holds the
- * inode while it waits for the same bitmaps. So the reservation is made
- * here, where no dump waits for it, and a log that outgrows it is left
- * to the kernel. The blocks left unused go back when the log is closed. */
+ * long enough for dumps to fill every buffer and wait. Reserving more as
+ * the log grows, from the writer or the syncer thread, has the same flaw:
+ * fallocate() holds the inode while it waits for the same bitmaps (the
+ * syncer doing it made the slowest dumps three times slower). So the
+ * reservation is made once, where no dump waits for it, and a log that
+ * outgrows it is left to the kernel. */
 static void
-reserve_blocks (PlogWriter *writer,
-                int         fd)
+reserve_new_log (PlogWriter *writer,
+                 int         fd)
 {
-  gint64 want = MAX (__atomic_load_n (&writer->expected_size, __ATOMIC_RELAXED),
-                     __atomic_load_n (&writer->last_size, __ATOMIC_RELAXED));
+  gint64 max_size = __atomic_load_n (&writer->max_size, __ATOMIC_RELAXED);
+  gint64 want = __atomic_load_n (&writer->last_size, __ATOMIC_RELAXED);
   struct statvfs st;
 
+  if (max_size > 0)
+    want = max_size < RESERVE_MAX / PLOG_STALL_FACTOR ? max_size * PLOG_STALL_FACTOR : RESERVE_MAX;
   want = CLAMP (want, RESERVE_MIN, RESERVE_MAX);
   if (fstatvfs (fd, &st) == 0)
     want = MIN (want, (gint64) (st.f_bavail / 4) * (gint64) st.f_frsize);
@@ -609,7 +612,7 @@ create_log (PlogWriter  *writer,
 
   if (fd < 0)
     return -1;
-  reserve_blocks (writer, fd);
+  reserve_new_log (writer, fd);
   /* The header needs no sync of its own: a log whose header is torn by a
    * crash holds no record, and is the newest, so it counts as torn. */
   *tmp_path_out = g_steal_pointer (&tmp_path);
@@ -688,10 +691,17 @@ plog_writer_is_open (PlogWriter *writer)
 }
 
 void
-plog_writer_set_expected_size (PlogWriter *writer,
-                               gint64      size)
+plog_writer_set_max_size (PlogWriter *writer,
+                          gint64      max_size)
 {
-  __atomic_store_n (&writer->expected_size, size, __ATOMIC_RELAXED);
+  __atomic_store_n (&writer->max_size, max_size, __ATOMIC_RELAXED);
+}
+
+void
+plog_writer_set_last_size (PlogWriter *writer,
+                           gint64      size)
+{
+  __atomic_store_n (&writer->last_size, size, __ATOMIC_RELAXED);
 }
 
 void
@@ -901,13 +911,13 @@ plog_writer_rotate (PlogWriter  *writer,
     }
   if (ok)
     {
+      __atomic_store_n (&writer->last_size, writer->file_size, __ATOMIC_RELAXED);
       writer->fd = new_fd;
       g_free (writer->path);
       writer->path = g_strdup (new_tmp_path);
       writer->seq = seq;
       writer->file_size = PLOG_SEGMENT_HEADER_SIZE;
       writer->writeback = 0;
-      __atomic_store_n (&writer->last_size, writer->file_size, __ATOMIC_RELAXED);
       writer->installed = FALSE;
       writer->dir_synced = FALSE;
     }

@@ -1827,15 +1827,39 @@ reserved_bytes (const char *path)
   return MAX (0, (gint64) st.st_blocks * 512 - used);
 }
 
+/* Records, dumps @n numbered ops from @first, flushes, and returns how
+ * many bytes the new log holds past its end; then stops, and checks that
+ * the stop gave them back. */
+static gint64
+reserved_while_recording (PlogLogger *logger,
+                          const char *dir,
+                          guint32     first,
+                          guint32     n)
+{
+  g_autofree char *log = NULL;
+  gint64 reserved;
+
+  record_ok (logger);
+  log = newest_file (dir, ".log");
+  dump_numbered (logger, first, first + n);
+  flush_ok (logger);
+  reserved = reserved_bytes (log);
+  g_test_message ("%s: %" G_GINT64_FORMAT " bytes reserved while recording", log, reserved);
+  stop_ok (logger);
+  g_assert_cmpint (reserved_bytes (log), ==, 0);
+  return reserved;
+}
+
 /* The log being written has disk blocks reserved past its end, so that
- * the kernel allocates none while it writes the log back; a stop gives
- * them back, and the log replays as it was dumped. */
+ * the kernel allocates none while it writes the log back: four times
+ * max-size, or without one as much as the last log took, 1 MiB at
+ * least. A stop gives them back, and the logs replay as they were
+ * dumped. */
 static void
 test_reserve_stop (void)
 {
   g_autofree char *dir = plog_test_make_tmpdir ();
-  g_autofree char *log = NULL;
-  g_autoptr(GPtrArray) dumped = more_ops (0, 100);
+  g_autoptr(GPtrArray) dumped = more_ops (0, 30100);
   g_autoptr(GPtrArray) got = NULL;
   PlogLogger *logger;
 
@@ -1846,15 +1870,17 @@ test_reserve_stop (void)
       return;
     }
   logger = open_logger (dir, PLOG_SYNC_MODE_PERIODIC);
-  record_ok (logger);
-  log = newest_file (dir, ".log");
-  dump_numbered (logger, 0, 100);
-  flush_ok (logger);
-  g_test_message ("%" G_GINT64_FORMAT " bytes reserved while recording", reserved_bytes (log));
-  g_assert_cmpint (reserved_bytes (log), >=, 512 * 1024);
 
-  stop_ok (logger);
-  g_assert_cmpint (reserved_bytes (log), ==, 0);
+  /* Nothing to go by: 1 MiB. */
+  g_assert_cmpint (reserved_while_recording (logger, dir, 0, 100), >=, 1024 * 1024 - 64 * 1024);
+  /* A log of about 3 MiB (30,000 ops of about 105 bytes) outgrows it... */
+  reserved_while_recording (logger, dir, 100, 30000);
+  /* ...and the next one reserves as much. */
+  g_assert_cmpint (reserved_while_recording (logger, dir, 30100, 0), >=, 5 * 512 * 1024);
+  /* With a max-size of 2 MiB, 8 MiB. */
+  plog_logger_limit (logger, 2 * 1024 * 1024);
+  g_assert_cmpint (reserved_while_recording (logger, dir, 30100, 0), >=, 8 * 1024 * 1024 - 64 * 1024);
+
   got = plog_test_replay (logger);
   assert_ops (got, dumped, dumped->len, NULL);
   free_logger (logger);
