@@ -218,3 +218,16 @@ plog_cursor_next (PlogCursor    *self,
     return NULL;
   return plog_record_view_to_op (&view);
 }
+
+PlogOp *
+_plog_cursor_next_op (PlogCursor  *self,
+                      GError     **error)
+{
+  PlogRecordView view;
+  const guint8 *record;
+  gsize record_size;
+
+  if (!_plog_cursor_next_record (self, &view, &record, &record_size, NULL, error))
+    return NULL;
+  return plog_record_view_to_op (&view);
+}

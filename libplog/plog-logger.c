@@ -924,7 +924,10 @@ play_internal (PlogLogger           *self,
   cursor = plog_logger_open_cursor (self, error);
   if (cursor == NULL)
     return FALSE;
-  while ((op = plog_cursor_next (cursor, cancellable, &local_error)) != NULL)
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  /* The cancellable is checked after each op below. */
+  while ((op = _plog_cursor_next_op (cursor, &local_error)) != NULL)
     {
       if (operate != NULL)
         operate (op, user_data);

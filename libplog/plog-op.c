@@ -357,7 +357,10 @@ plog_op_unref (PlogOp *self)
 {
   g_return_if_fail (self != NULL);
 
-  if (!g_atomic_ref_count_dec (&self->ref_count))
+  /* The last reference needs no atomic decrement: no other thread can
+   * hold or take one. A replay frees every op it makes this way. */
+  if (!g_atomic_ref_count_compare (&self->ref_count, 1) &&
+      !g_atomic_ref_count_dec (&self->ref_count))
     return;
   g_clear_pointer (&self->key, g_bytes_unref);
   g_clear_pointer (&self->sub_key, g_bytes_unref);
