@@ -495,7 +495,13 @@ compactor_thread (gpointer data)
       if (landed)
         compactor->landed (compactor->user_data);
       if (!ok)
-        g_debug ("Compaction failed: %s", error->message);
+        {
+          g_debug ("Compaction failed: %s", error->message);
+          /* Perhaps for want of room: the blocks reserved for the
+           * current log go back before anyone tries again. */
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            plog_writer_release_reserved (compactor->writer);
+        }
 
       for (guint i = 0; i < tasks->len; i++)
         return_task (tasks->pdata[i], error);

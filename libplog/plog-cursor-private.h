@@ -28,8 +28,10 @@ gboolean    _plog_cursor_next_record (PlogCursor       *self,
                                       GCancellable     *cancellable,
                                       GError          **error);
 /* plog_cursor_next() without the checks of a public entry point: the
- * next op, or NULL at the end or with @error. */
+ * next op, or NULL at the end or with @error. @cancellable is checked
+ * between files only. */
 PlogOp     *_plog_cursor_next_op     (PlogCursor       *self,
+                                      GCancellable     *cancellable,
                                       GError          **error);
 /* When the replay set starts with a snapshot, takes it out of the cursor
  * (which then reads only the logs) and returns it: the base a

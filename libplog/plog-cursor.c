@@ -220,14 +220,15 @@ plog_cursor_next (PlogCursor    *self,
 }
 
 PlogOp *
-_plog_cursor_next_op (PlogCursor  *self,
-                      GError     **error)
+_plog_cursor_next_op (PlogCursor    *self,
+                      GCancellable  *cancellable,
+                      GError       **error)
 {
   PlogRecordView view;
   const guint8 *record;
   gsize record_size;
 
-  if (!_plog_cursor_next_record (self, &view, &record, &record_size, NULL, error))
+  if (!_plog_cursor_next_record (self, &view, &record, &record_size, cancellable, error))
     return NULL;
   return plog_record_view_to_op (&view);
 }

@@ -395,6 +395,32 @@ plog_directory_remove_below (PlogDirectory  *dir,
 }
 
 void
+plog_directory_release_reserved (PlogDirectory *dir)
+{
+  g_autoptr(GArray) entries = list_files (dir, NULL, NULL);
+
+  for (guint i = 0; entries != NULL && i < entries->len; i++)
+    {
+      PlogFileEntry *e = &g_array_index (entries, PlogFileEntry, i);
+      g_autofree char *path = NULL;
+      struct stat st;
+      int fd;
+
+      if (e->kind != PLOG_SEGMENT_LOG)
+        continue;
+      path = plog_directory_file_path (dir, e->seq, e->kind);
+      /* A log holds reserved blocks when it holds more than its size. */
+      if (stat (path, &st) != 0 || !plog_segment_has_reserved (&st))
+        continue;
+      fd = plog_segment_open (path, O_WRONLY, NULL);
+      if (fd < 0)
+        continue;
+      plog_segment_release (fd);
+      close (fd);
+    }
+}
+
+void
 plog_directory_lock_files (PlogDirectory *dir)
 {
   g_mutex_lock (&dir->files_lock);

@@ -645,8 +645,6 @@ repair_torn_tail (PlogLogger  *self,
       close (fd);
       return FALSE;
     }
-  /* A crash while recording leaves the blocks reserved for the log. */
-  plog_segment_release (fd);
   return plog_segment_close (fd, path, error);
 }
 
@@ -682,7 +680,10 @@ plog_logger_record (PlogLogger  *self,
 
   plog_directory_lock_changes (self->dir);
   ok = repair_torn_tail (self, &n_files, &newest_log_size, error);
-  /* A new log reserves disk blocks for as much as the last one took. */
+  /* A crash while recording leaves the blocks reserved for logs. A new
+   * log reserves as many as the last one took. */
+  if (ok)
+    plog_directory_release_reserved (self->dir);
   if (ok && newest_log_size > 0)
     plog_writer_set_last_size (self->writer, newest_log_size);
   ok = ok && plog_writer_open (self->writer, plog_directory_alloc_seq (self->dir, 1), error);
@@ -927,7 +928,7 @@ play_internal (PlogLogger           *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
   /* The cancellable is checked after each op below. */
-  while ((op = _plog_cursor_next_op (cursor, &local_error)) != NULL)
+  while ((op = _plog_cursor_next_op (cursor, cancellable, &local_error)) != NULL)
     {
       if (operate != NULL)
         operate (op, user_data);

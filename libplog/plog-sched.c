@@ -11,6 +11,7 @@
 #include "config.h"
 
 #ifdef __linux__
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -41,8 +42,18 @@ plog_sched_set_class (PlogSchedClass sched_class)
       break;
 
     case PLOG_SCHED_YIELD:
-      /* On Linux the nice value belongs to the thread, not the process. */
-      setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), YIELD_NICE);
+      {
+        /* On Linux the nice value belongs to the thread, not the
+         * process. Raised from the thread's own, which may be raised
+         * already: setting it would lower it there. */
+        id_t tid = (id_t) syscall (SYS_gettid);
+        int nice;
+
+        errno = 0;
+        nice = getpriority (PRIO_PROCESS, tid);
+        if (errno == 0)
+          setpriority (PRIO_PROCESS, tid, MIN (nice + YIELD_NICE, 19));
+      }
       break;
 
     default:

@@ -5,6 +5,8 @@
 
 #pragma once
 
+#include <sys/stat.h>
+
 #include <gio/gio.h>
 
 #include "plog-record-private.h"
@@ -59,6 +61,9 @@ int       plog_segment_reserve       (int               fd,
                                       gint64            size,
                                       gint64            offset,
                                       gint64            len);
+/* Whether a file holds more disk blocks than its size needs: blocks
+ * reserved past its end (or, rarely, the file system's own metadata). */
+gboolean  plog_segment_has_reserved  (const struct stat *st);
 /* Gives back the blocks reserved beyond the end of a file. Best effort. */
 void      plog_segment_release       (int               fd);
 /* Creates @path (which must not exist) with a header; returns its fd,

@@ -182,6 +182,15 @@ plog_segment_reserve (int    fd,
 #endif
 }
 
+gboolean
+plog_segment_has_reserved (const struct stat *st)
+{
+  gint64 block = st->st_blksize > 0 ? st->st_blksize : 4096;
+  gint64 used = (st->st_size + block - 1) / block * block;
+
+  return (gint64) st->st_blocks * 512 > used;
+}
+
 void
 plog_segment_release (int fd)
 {
@@ -190,8 +199,7 @@ plog_segment_release (int fd)
   /* Truncating to the size frees the blocks reserved beyond it (on ext4,
    * XFS and btrfs; POSIX leaves it open), and changes no byte. Only
    * when there are such blocks, since it also dirties the inode. */
-  if (fstat (fd, &st) != 0 ||
-      (gint64) st.st_blocks * 512 <= st.st_size + (gint64) st.st_blksize)
+  if (fstat (fd, &st) != 0 || !plog_segment_has_reserved (&st))
     return;
   while (ftruncate (fd, st.st_size) != 0 && errno == EINTR)
     ;

@@ -10,6 +10,10 @@
 
 G_BEGIN_DECLS
 
+/* A dumper that finds the current log this many times over max-size
+ * waits for a compaction to rotate it (see plog_logger_dump()). */
+#define PLOG_STALL_FACTOR 4
+
 typedef struct _PlogWriter PlogWriter;
 
 /* A closed writer: appends fail with PLOG_ERROR_NOT_RECORDING. */
@@ -23,10 +27,6 @@ gboolean    plog_writer_open           (PlogWriter     *writer,
                                         guint64         seq,
                                         GError        **error);
 gboolean    plog_writer_is_open        (PlogWriter     *writer);
-/* A dumper that finds the current log this many times over max-size
- * waits for a compaction to rotate it (see plog_logger_dump()). */
-#define PLOG_STALL_FACTOR 4
-
 /* The logger's max-size (0: none), and the size the newest log reached
  * (0: unknown): they tell how many disk blocks a new log reserves. Any
  * thread. */
@@ -60,6 +60,10 @@ gboolean    plog_writer_pin            (PlogWriter     *writer,
                                         guint64        *seq,
                                         gint64         *size,
                                         GError        **error);
+/* Gives back the disk blocks reserved past the end of the current log,
+ * which then grows as the kernel allocates it: for a compaction that may
+ * have found the disk full. */
+void        plog_writer_release_reserved (PlogWriter   *writer);
 /* Writes and syncs what is left, then closes the log. With @force, it
  * closes even when that fails, dropping what could not be written. */
 gboolean    plog_writer_close          (PlogWriter     *writer,

@@ -38,6 +38,10 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#ifdef __linux__
+# include <linux/magic.h>
+# include <sys/vfs.h>
+#endif
 
 #include <glib/gstdio.h>
 
@@ -444,7 +448,10 @@ start_writeback_locked (PlogWriter *writer)
   guint64 seq = writer->seq;
   int fd = writer->fd;
 
-  if (to - from < WRITEBACK_CHUNK || writer->syncing || writer->broken)
+  /* Under ALWAYS every dump syncs: nothing piles up, and a leader would
+   * wait for this. */
+  if (to - from < WRITEBACK_CHUNK || writer->syncing || writer->broken ||
+      writer->sync_mode == PLOG_SYNC_MODE_ALWAYS)
     return;
   /* The fd stays open while @syncing is set. */
   writer->syncing = TRUE;
@@ -487,9 +494,17 @@ syncer_thread (gpointer data)
       if (writer->sync_mode == PLOG_SYNC_MODE_PERIODIC &&
           now - last_sync >= SYNC_INTERVAL_USEC)
         {
+          guint64 queued = writer->appended - (writer->cur != NULL ? writer->cur->len : 0);
+
           last_sync = now;
+          /* The writer thread writes what is queued first: this thread
+           * yields the CPU, and dumps waiting for a free buffer must not
+           * wait for it. */
+          while (writer->open && !writer->quit && !writer->broken &&
+                 writer->io_error == NULL && writer->written < queued)
+            writer_wait (writer);
           /* Errors are reported by the next dump, flush or stop. */
-          if (writer->durable < writer->appended)
+          if (writer->open && writer->durable < writer->appended)
             wait_durable_locked (writer, writer->appended, NULL, NULL);
         }
     }
@@ -581,19 +596,33 @@ sync_or_break (PlogWriter  *writer,
  * outgrows it is left to the kernel. */
 static void
 reserve_new_log (PlogWriter *writer,
-                 int         fd)
+                 int         fd,
+                 const char *path)
 {
   gint64 max_size = __atomic_load_n (&writer->max_size, __ATOMIC_RELAXED);
   gint64 want = __atomic_load_n (&writer->last_size, __ATOMIC_RELAXED);
   struct statvfs st;
+  int err;
 
+#ifdef __linux__
+  struct statfs fs;
+
+  /* On tmpfs reserved blocks are memory, and nothing allocates blocks as
+   * the log is written back. */
+  if (fstatfs (fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
+    return;
+#endif
   if (max_size > 0)
     want = max_size < RESERVE_MAX / PLOG_STALL_FACTOR ? max_size * PLOG_STALL_FACTOR : RESERVE_MAX;
   want = CLAMP (want, RESERVE_MIN, RESERVE_MAX);
   if (fstatvfs (fd, &st) == 0)
     want = MIN (want, (gint64) (st.f_bavail / 4) * (gint64) st.f_frsize);
-  if (want > PLOG_SEGMENT_HEADER_SIZE)
-    plog_segment_reserve (fd, PLOG_SEGMENT_HEADER_SIZE, 0, want);
+  if (want <= PLOG_SEGMENT_HEADER_SIZE)
+    return;
+  err = plog_segment_reserve (fd, PLOG_SEGMENT_HEADER_SIZE, 0, want);
+  if (err != 0 && err != ENOTSUP)
+    g_debug ("Could not reserve %" G_GINT64_FORMAT " bytes for “%s”: %s",
+             want, path, g_strerror (err));
 }
 
 /* Creates the log @seq under a temporary name, with its header;
@@ -612,7 +641,7 @@ create_log (PlogWriter  *writer,
 
   if (fd < 0)
     return -1;
-  reserve_new_log (writer, fd);
+  reserve_new_log (writer, fd, tmp_path);
   /* The header needs no sync of its own: a log whose header is torn by a
    * crash holds no record, and is the newest, so it counts as torn. */
   *tmp_path_out = g_steal_pointer (&tmp_path);
@@ -877,6 +906,10 @@ plog_writer_rotate (PlogWriter  *writer,
       return TRUE;
     }
   writer->rotating = TRUE;
+  /* The new log reserves as much as this one took so far. */
+  __atomic_store_n (&writer->last_size,
+                    writer->file_size + (gint64) (writer->appended - writer->written),
+                    __ATOMIC_RELAXED);
   g_mutex_unlock (&writer->lock);
 
   new_fd = create_log (writer, seq, &new_tmp_path, error);
@@ -973,6 +1006,33 @@ plog_writer_rotate (PlogWriter  *writer,
   return plog_segment_close (old_fd, old_path, error);
 }
 
+void
+plog_writer_release_reserved (PlogWriter *writer)
+{
+  int fd;
+
+  g_mutex_lock (&writer->lock);
+  /* The fd stays open, and nobody appends to it, while @io_active is set
+   * here: a truncation to the file's size then cuts nothing. */
+  while (writer->open && (writer->io_active || writer->syncing))
+    writer_wait (writer);
+  if (!writer->open)
+    {
+      g_mutex_unlock (&writer->lock);
+      return;
+    }
+  writer->io_active = TRUE;
+  fd = writer->fd;
+  g_mutex_unlock (&writer->lock);
+  plog_segment_release (fd);
+  g_mutex_lock (&writer->lock);
+  writer->io_active = FALSE;
+  writer_wake (writer);
+  /* The writer thread found nothing to do meanwhile. */
+  g_cond_signal (&writer->drain_cond);
+  g_mutex_unlock (&writer->lock);
+}
+
 gboolean
 plog_writer_close (PlogWriter  *writer,
                    gboolean     force,
@@ -1002,7 +1062,13 @@ plog_writer_close (PlogWriter  *writer,
 
           while (writer->io_active || writer->syncing)
             writer_wait (writer);
+          /* Freeing the reserved blocks can wait for the disk: not with
+           * the lock held. */
+          writer->io_active = TRUE;
+          g_mutex_unlock (&writer->lock);
           plog_segment_release (writer->fd);
+          g_mutex_lock (&writer->lock);
+          writer->io_active = FALSE;
           ok = plog_segment_close (writer->fd, writer->path, close_error) && ok;
           __atomic_store_n (&writer->last_size, writer->file_size, __ATOMIC_RELAXED);
           writer->open = FALSE;
