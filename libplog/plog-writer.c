@@ -99,6 +99,7 @@ struct _PlogWriter
   guint          n_buffers;      /* BUFFER_SIZE buffers in use or spare */
   gboolean       io_active;      /* a thread writes the head of @full
                                   * without the lock */
+  gboolean       drainer_idle;   /* the writer thread waits for work */
   GError        *io_error;       /* (owned) (nullable) the last write that
                                   * failed; dumps fail until one succeeds */
 
@@ -237,17 +238,24 @@ buffer_release_locked (PlogWriter *writer,
     g_free (b);
 }
 
-/* Queues the current buffer, and wakes the writer thread for it unless
- * the caller writes it at once. */
-static void
-seal_locked (PlogWriter *writer,
-             gboolean    wake)
+/* Queues the current buffer. Returns whether the writer thread waits for
+ * work, and must be woken for it (kick_drainer()) unless the caller
+ * writes the buffer itself. */
+static gboolean
+seal_locked (PlogWriter *writer)
 {
   if (writer->cur == NULL || writer->cur->len == 0)
-    return;
+    return FALSE;
   g_queue_push_tail (&writer->full, g_steal_pointer (&writer->cur));
-  if (wake)
-    g_cond_signal (&writer->drain_cond);
+  return writer->drainer_idle;
+}
+
+/* Wakes the writer thread. A dump calls it after releasing the lock, so
+ * that the woken thread does not find the lock taken and sleep again. */
+static void
+kick_drainer (PlogWriter *writer)
+{
+  g_cond_signal (&writer->drain_cond);
 }
 
 /* Writes the oldest queued buffer without the lock. A failed write is
@@ -312,7 +320,7 @@ drain_to_locked (PlogWriter  *writer,
       /* A group-commit leader writes the buffer itself: waking the writer
        * thread for it would only add a context switch to every sync. */
       if (g_queue_is_empty (&writer->full))
-        seal_locked (writer, FALSE);
+        seal_locked (writer);
       if (!write_head_locked (writer, error))
         return FALSE;
     }
@@ -428,8 +436,12 @@ drainer_thread (gpointer data)
 
       /* Idle, or a write just failed: wait for work, or for the next try. */
       if (idle || !write_head_locked (writer, NULL))
-        g_cond_wait_until (&writer->drain_cond, &writer->lock,
-                           g_get_monotonic_time () + TICK_USEC);
+        {
+          writer->drainer_idle = TRUE;
+          g_cond_wait_until (&writer->drain_cond, &writer->lock,
+                             g_get_monotonic_time () + TICK_USEC);
+          writer->drainer_idle = FALSE;
+        }
     }
   g_mutex_unlock (&writer->lock);
   return NULL;
@@ -487,7 +499,8 @@ syncer_thread (gpointer data)
       if (writer->quit || !writer->open)
         continue;
 
-      seal_locked (writer, TRUE);
+      if (seal_locked (writer))
+        kick_drainer (writer);
       start_writeback_locked (writer);
 
       now = g_get_monotonic_time ();
@@ -752,6 +765,7 @@ plog_writer_set_sync_mode (PlogWriter   *writer,
 static Buffer *
 room_locked (PlogWriter  *writer,
              gsize        size,
+             gboolean    *kick,
              GError     **error)
 {
   for (;;)
@@ -771,7 +785,7 @@ room_locked (PlogWriter  *writer,
       if (size > BUFFER_SIZE)
         {
           /* A large record gets a buffer of its own. */
-          seal_locked (writer, TRUE);
+          *kick |= seal_locked (writer);
           if (writer->cur != NULL)
             buffer_release_locked (writer, g_steal_pointer (&writer->cur));
           writer->cur = buffer_new (size);
@@ -779,7 +793,7 @@ room_locked (PlogWriter  *writer,
         }
       if (writer->cur != NULL && writer->cur->len + size <= writer->cur->capacity)
         return writer->cur;
-      seal_locked (writer, TRUE);
+      *kick |= seal_locked (writer);
       if (writer->spare->len > 0)
         {
           writer->cur = g_ptr_array_steal_index_fast (writer->spare, writer->spare->len - 1);
@@ -791,6 +805,11 @@ room_locked (PlogWriter  *writer,
           writer->n_buffers++;
           return writer->cur;
         }
+      /* Every buffer is queued: the writer thread must be at it before
+       * this thread sleeps. */
+      if (*kick || (writer->drainer_idle && !writer->io_active))
+        kick_drainer (writer);
+      *kick = FALSE;
       writer_wait (writer);
     }
 }
@@ -804,6 +823,7 @@ plog_writer_append (PlogWriter  *writer,
 {
   gsize size = plog_record_size (op);
   gboolean ok = TRUE;
+  gboolean kick = FALSE;
   Buffer *b;
 
   if (size > PLOG_OP_MAX_SIZE)
@@ -818,7 +838,7 @@ plog_writer_append (PlogWriter  *writer,
     }
 
   g_mutex_lock (&writer->lock);
-  if ((b = room_locked (writer, size, error)) == NULL)
+  if ((b = room_locked (writer, size, &kick, error)) == NULL)
     ok = FALSE;
   else
     {
@@ -828,11 +848,14 @@ plog_writer_append (PlogWriter  *writer,
       *log_seq = writer->seq;
       *log_size = writer->file_size + (writer->appended - writer->written);
       if (size > BUFFER_SIZE)
-        seal_locked (writer, TRUE);
+        kick |= seal_locked (writer);
       if (writer->sync_mode == PLOG_SYNC_MODE_ALWAYS)
         {
           gboolean released = FALSE;
 
+          if (kick)
+            kick_drainer (writer);
+          kick = FALSE;
           /* Wake the gathering leader once, when the group is complete. */
           if (++writer->group == writer->last_group && writer->gathering)
             g_cond_signal (&writer->append_cond);
@@ -842,6 +865,8 @@ plog_writer_append (PlogWriter  *writer,
         }
     }
   g_mutex_unlock (&writer->lock);
+  if (kick)
+    kick_drainer (writer);
   return ok;
 }
 
