@@ -814,6 +814,24 @@ room_locked (PlogWriter  *writer,
     }
 }
 
+/* The writer lock is held for a few hundred nanoseconds at a time. A
+ * dumper that finds it taken spins for a few microseconds before it
+ * sleeps on it: going to sleep and being woken again costs a system call
+ * on each side, and on a virtual machine an exit to wake the sleeper. */
+static inline void
+lock_spinning (GMutex *lock)
+{
+  for (guint i = 0; i < 64; i++)
+    {
+      if (g_mutex_trylock (lock))
+        return;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause ();
+#endif
+    }
+  g_mutex_lock (lock);
+}
+
 gboolean
 plog_writer_append (PlogWriter  *writer,
                     PlogOp      *op,
@@ -837,7 +855,7 @@ plog_writer_append (PlogWriter  *writer,
       return FALSE;
     }
 
-  g_mutex_lock (&writer->lock);
+  lock_spinning (&writer->lock);
   if ((b = room_locked (writer, size, &kick, error)) == NULL)
     ok = FALSE;
   else
