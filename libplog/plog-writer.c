@@ -250,8 +250,9 @@ seal_locked (PlogWriter *writer)
   return writer->drainer_idle;
 }
 
-/* Wakes the writer thread. A dump calls it after releasing the lock, so
- * that the woken thread does not find the lock taken and sleep again. */
+/* Wakes the writer thread. A dump calls it after releasing the lock when
+ * it can, so that the woken thread does not find the lock taken and
+ * sleep again. */
 static void
 kick_drainer (PlogWriter *writer)
 {
@@ -298,6 +299,10 @@ write_head_locked (PlogWriter  *writer,
   g_clear_error (&writer->io_error);
   /* Nothing that a dumper waits for without the lock has changed. */
   writer_wake_cond (writer);
+  /* The writer thread may have been woken for a buffer while this thread
+   * wrote, and gone back to sleep. */
+  if (writer->drainer_idle && !g_queue_is_empty (&writer->full))
+    kick_drainer (writer);
   return TRUE;
 }
 
@@ -321,6 +326,9 @@ drain_to_locked (PlogWriter  *writer,
        * thread for it would only add a context switch to every sync. */
       if (g_queue_is_empty (&writer->full))
         seal_locked (writer);
+      /* A close that dropped what it could not write ended the stream. */
+      if (!writer->open || g_queue_is_empty (&writer->full))
+        return not_recording (writer, error);
       if (!write_head_locked (writer, error))
         return FALSE;
     }
@@ -328,7 +336,9 @@ drain_to_locked (PlogWriter  *writer,
 }
 
 /* Waits until @target bytes are durable, syncing as the leader when no
- * one else does. Called with the lock held, and returns with it held,
+ * one else does; a leader writes what is appended up to @write_to
+ * (G_MAXUINT64: all of it) before it syncs. Called with the lock held,
+ * and returns with it held,
  * except when @released is given, for a dump: a dump that another
  * leader's sync served then returns TRUE at once without it, and sets
  * @released; and a dump whose session a close ended meanwhile fails,
@@ -336,6 +346,7 @@ drain_to_locked (PlogWriter  *writer,
 static gboolean
 wait_durable_locked (PlogWriter  *writer,
                      guint64      target,
+                     guint64      write_to,
                      gboolean    *released,
                      GError     **error)
 {
@@ -383,7 +394,7 @@ wait_durable_locked (PlogWriter  *writer,
             ;
           writer->gathering = FALSE;
         }
-      if (!drain_to_locked (writer, writer->appended, error))
+      if (!drain_to_locked (writer, MIN (write_to, writer->appended), error))
         {
           writer->syncing = FALSE;
           writer_wake (writer);
@@ -496,7 +507,7 @@ syncer_thread (gpointer data)
 
       g_cond_wait_until (&writer->tick_cond, &writer->lock,
                          g_get_monotonic_time () + TICK_USEC);
-      if (writer->quit || !writer->open)
+      if (writer->quit || !writer->open || writer->closing)
         continue;
 
       if (seal_locked (writer))
@@ -510,15 +521,19 @@ syncer_thread (gpointer data)
           guint64 queued = writer->appended - (writer->cur != NULL ? writer->cur->len : 0);
 
           last_sync = now;
-          /* The writer thread writes what is queued first: this thread
-           * yields the CPU, and dumps waiting for a free buffer must not
-           * wait for it. */
-          while (writer->open && !writer->quit && !writer->broken &&
+          /* The writer thread writes what is queued, and this thread
+           * syncs only that much: it yields the CPU, and dumps waiting
+           * for a free buffer must not wait for it. */
+          while (writer->open && !writer->closing && !writer->quit && !writer->broken &&
                  writer->io_error == NULL && writer->written < queued)
-            writer_wait (writer);
+            {
+              if (writer->drainer_idle && !writer->io_active)
+                kick_drainer (writer);
+              writer_wait (writer);
+            }
           /* Errors are reported by the next dump, flush or stop. */
-          if (writer->open && writer->durable < writer->appended)
-            wait_durable_locked (writer, writer->appended, NULL, NULL);
+          if (writer->open && !writer->closing && writer->durable < queued)
+            wait_durable_locked (writer, queued, queued, NULL, NULL);
         }
     }
   g_mutex_unlock (&writer->lock);
@@ -877,7 +892,7 @@ plog_writer_append (PlogWriter  *writer,
           /* Wake the gathering leader once, when the group is complete. */
           if (++writer->group == writer->last_group && writer->gathering)
             g_cond_signal (&writer->append_cond);
-          ok = wait_durable_locked (writer, writer->appended, &released, error);
+          ok = wait_durable_locked (writer, writer->appended, G_MAXUINT64, &released, error);
           if (released)
             return TRUE;
         }
@@ -896,7 +911,7 @@ plog_writer_flush (PlogWriter  *writer,
 
   g_mutex_lock (&writer->lock);
   if (writer->open)
-    ok = wait_durable_locked (writer, writer->appended, NULL, error);
+    ok = wait_durable_locked (writer, writer->appended, G_MAXUINT64, NULL, error);
   g_mutex_unlock (&writer->lock);
   return ok;
 }
@@ -1092,7 +1107,7 @@ plog_writer_close (PlogWriter  *writer,
       /* The lock is dropped while syncing: keep rotations out. */
       writer->closing = TRUE;
       /* A broken log is closed all the same: nothing can be saved. */
-      ok = wait_durable_locked (writer, writer->appended, NULL, error);
+      ok = wait_durable_locked (writer, writer->appended, G_MAXUINT64, NULL, error);
       if (ok || force || writer->broken)
         {
           GError **close_error = ok ? error : NULL;
@@ -1106,12 +1121,15 @@ plog_writer_close (PlogWriter  *writer,
           while (writer->io_active || writer->syncing)
             writer_wait (writer);
           /* Freeing the reserved blocks can wait for the disk: not with
-           * the lock held. */
+           * the lock held, but with every other use of the log kept out,
+           * as while a sync runs. */
           writer->io_active = TRUE;
+          writer->syncing = TRUE;
           g_mutex_unlock (&writer->lock);
           plog_segment_release (writer->fd);
           g_mutex_lock (&writer->lock);
           writer->io_active = FALSE;
+          writer->syncing = FALSE;
           ok = plog_segment_close (writer->fd, writer->path, close_error) && ok;
           __atomic_store_n (&writer->last_size, writer->file_size, __ATOMIC_RELAXED);
           writer->open = FALSE;
