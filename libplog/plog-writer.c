@@ -58,6 +58,7 @@
 #define SYNC_INTERVAL_USEC   (G_TIME_SPAN_SECOND)
 #define GATHER_USEC          150
 #define WRITEBACK_CHUNK      (1024 * 1024)
+#define KICK_BATCH           4
 #define RESERVE_MIN          (1024 * 1024)
 #define RESERVE_MAX          (G_GINT64_CONSTANT (1024) * 1024 * 1024)
 
@@ -239,15 +240,18 @@ buffer_release_locked (PlogWriter *writer,
 }
 
 /* Queues the current buffer. Returns whether the writer thread waits for
- * work, and must be woken for it (kick_drainer()) unless the caller
- * writes the buffer itself. */
+ * work and KICK_BATCH buffers are queued, so that it must be woken
+ * (kick_drainer()) unless the caller writes the buffers itself. Waking
+ * it costs a system call, and on a virtual machine an exit to the
+ * hypervisor: it writes a few buffers a wake-up, and the syncer's tick
+ * wakes it for fewer. */
 static gboolean
 seal_locked (PlogWriter *writer)
 {
   if (writer->cur == NULL || writer->cur->len == 0)
     return FALSE;
   g_queue_push_tail (&writer->full, g_steal_pointer (&writer->cur));
-  return writer->drainer_idle;
+  return writer->drainer_idle && g_queue_get_length (&writer->full) >= KICK_BATCH;
 }
 
 /* Wakes the writer thread. A dump calls it after releasing the lock when
@@ -510,7 +514,10 @@ syncer_thread (gpointer data)
       if (writer->quit || !writer->open || writer->closing)
         continue;
 
-      if (seal_locked (writer))
+      /* What was dumped reaches the kernel within a tick, however few
+       * buffers wait. */
+      seal_locked (writer);
+      if (writer->drainer_idle && !g_queue_is_empty (&writer->full))
         kick_drainer (writer);
       start_writeback_locked (writer);
 
