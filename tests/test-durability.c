@@ -1796,6 +1796,84 @@ test_full_disk_tmpfs (void)
 
 /* }}} */
 
+/* {{{ What a crash of the process loses without a flush */
+
+#define WINDOW_CHILD_ARG "--plog-test-window-child"
+/* About three and a half of the writer's 256 KiB buffers of numbered
+ * ops: fewer than it waits for before it wakes its thread. */
+#define WINDOW_OPS 9000
+
+/* The child: dumps WINDOW_OPS numbered ops under @mode, tells the parent,
+ * and waits to be killed, without a flush or a stop. */
+static int
+window_child (const char *dir,
+              const char *mode)
+{
+  g_autoptr(GError) error = NULL;
+  PlogLogger *logger = plog_logger_new (dir, &error);
+
+  if (logger != NULL)
+    plog_logger_set_sync_mode (logger, (PlogSyncMode) g_ascii_strtoll (mode, NULL, 10));
+  if (logger == NULL || !plog_logger_record (logger, &error))
+    {
+      g_printerr ("child: %s\n", error->message);
+      return 2;
+    }
+  dump_numbered (logger, 0, WINDOW_OPS);
+  if (!tell (WINDOW_OPS))
+    return 3;
+  for (;;)
+    g_usleep (G_USEC_PER_SEC);
+}
+
+/* A process killed about a second after its last dump loses none of its
+ * ops, in any mode: libplog hands what was dumped to the kernel every
+ * 200 ms, however little it is. */
+static void
+test_crash_window (gconstpointer data)
+{
+  g_autofree char *mode = g_strdup_printf ("%d", GPOINTER_TO_INT (data));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", &error);
+  g_autofree char *dir = plog_test_make_tmpdir ();
+  const char *argv[] = { exe, WINDOW_CHILD_ARG, dir, mode, NULL };
+  g_autoptr(GPtrArray) expected = more_ops (0, WINDOW_OPS);
+  g_autoptr(GPtrArray) got = NULL;
+  guint8 ack[4];
+  PlogLogger *logger;
+  GPid pid;
+  int out_fd = -1, status = 0;
+  gsize have = 0;
+
+  g_assert_no_error (error);
+  g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                            NULL, NULL, &pid, NULL, &out_fd, NULL, &error);
+  g_assert_no_error (error);
+  while (have < sizeof ack)
+    {
+      gssize n = read (out_fd, ack + have, sizeof ack - have);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      g_assert_cmpint (n, >, 0);
+      have += n;
+    }
+  g_usleep (G_USEC_PER_SEC);
+  g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFSIGNALED (status));
+  g_spawn_close_pid (pid);
+  g_close (out_fd, NULL);
+
+  logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+  got = plog_test_replay (logger);
+  assert_ops (got, expected, expected->len, NULL);
+  free_logger (logger);
+  plog_test_rm_rf (dir);
+}
+
+/* }}} */
+
 /* {{{ Reserved blocks */
 
 /* Less than this past a log's end counts as nothing reserved: some file
@@ -2413,6 +2491,8 @@ main (int   argc,
     return sigkill_child (argv[2], argv[3], (guint) g_ascii_strtoull (argv[4], NULL, 10));
   if (argc == 3 && strcmp (argv[1], CLEAR_CHILD_ARG) == 0)
     return clear_child (argv[2]);
+  if (argc == 4 && strcmp (argv[1], WINDOW_CHILD_ARG) == 0)
+    return window_child (argv[2], argv[3]);
 
   /* No G_TEST_OPTION_ISOLATE_DIRS: these tests use no XDG directory, and
    * GLib 2.74 leaks the strings g_set_user_dirs () sets for every test,
@@ -2452,6 +2532,8 @@ main (int   argc,
   g_test_add_data_func ("/durability/full-disk/rlimit/periodic", GINT_TO_POINTER (PLOG_SYNC_MODE_PERIODIC), test_full_disk_rlimit);
   g_test_add_data_func ("/durability/full-disk/rlimit/always", GINT_TO_POINTER (PLOG_SYNC_MODE_ALWAYS), test_full_disk_rlimit);
   g_test_add_func ("/durability/full-disk/tmpfs", test_full_disk_tmpfs);
+  g_test_add_data_func ("/durability/crash-window/none", GINT_TO_POINTER (PLOG_SYNC_MODE_NONE), test_crash_window);
+  g_test_add_data_func ("/durability/crash-window/periodic", GINT_TO_POINTER (PLOG_SYNC_MODE_PERIODIC), test_crash_window);
   g_test_add_func ("/durability/reserve/stop", test_reserve_stop);
   g_test_add_func ("/durability/reserve/crash", test_reserve_crash);
   g_test_add_func ("/durability/reserve/rlimit", test_reserve_rlimit);
