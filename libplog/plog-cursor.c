@@ -201,10 +201,6 @@ plog_cursor_next (PlogCursor    *self,
                   GCancellable  *cancellable,
                   GError       **error)
 {
-  PlogRecordView view;
-  const guint8 *record;
-  gsize record_size;
-
   g_return_val_if_fail (PLOG_IS_CURSOR (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -214,9 +210,7 @@ plog_cursor_next (PlogCursor    *self,
       self->done = TRUE;
       return NULL;
     }
-  if (!_plog_cursor_next_record (self, &view, &record, &record_size, cancellable, error))
-    return NULL;
-  return plog_record_view_to_op (&view);
+  return _plog_cursor_next_op (self, cancellable, error);
 }
 
 PlogOp *

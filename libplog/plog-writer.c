@@ -1009,7 +1009,6 @@ plog_writer_rotate (PlogWriter  *writer,
     }
   if (ok)
     {
-      __atomic_store_n (&writer->last_size, writer->file_size, __ATOMIC_RELAXED);
       writer->fd = new_fd;
       g_free (writer->path);
       writer->path = g_strdup (new_tmp_path);
@@ -1071,30 +1070,37 @@ plog_writer_rotate (PlogWriter  *writer,
   return plog_segment_close (old_fd, old_path, error);
 }
 
-void
-plog_writer_release_reserved (PlogWriter *writer)
+/* Gives back the blocks reserved past the current log's end. Freeing
+ * them can wait for the disk, so not with the lock held, but with every
+ * other use of the log kept out, as while a sync runs: the fd stays open
+ * and nobody appends to it, so truncating it to its size cuts nothing.
+ * Called and returns with the lock held, and @io_active and @syncing
+ * clear. */
+static void
+release_reserved_locked (PlogWriter *writer)
 {
-  int fd;
+  int fd = writer->fd;
 
-  g_mutex_lock (&writer->lock);
-  /* The fd stays open, and nobody appends to it, while @io_active is set
-   * here: a truncation to the file's size then cuts nothing. */
-  while (writer->open && (writer->io_active || writer->syncing))
-    writer_wait (writer);
-  if (!writer->open)
-    {
-      g_mutex_unlock (&writer->lock);
-      return;
-    }
   writer->io_active = TRUE;
-  fd = writer->fd;
+  writer->syncing = TRUE;
   g_mutex_unlock (&writer->lock);
   plog_segment_release (fd);
   g_mutex_lock (&writer->lock);
   writer->io_active = FALSE;
+  writer->syncing = FALSE;
   writer_wake (writer);
   /* The writer thread found nothing to do meanwhile. */
-  g_cond_signal (&writer->drain_cond);
+  kick_drainer (writer);
+}
+
+void
+plog_writer_release_reserved (PlogWriter *writer)
+{
+  g_mutex_lock (&writer->lock);
+  while (writer->open && (writer->io_active || writer->syncing))
+    writer_wait (writer);
+  if (writer->open)
+    release_reserved_locked (writer);
   g_mutex_unlock (&writer->lock);
 }
 
@@ -1127,16 +1133,7 @@ plog_writer_close (PlogWriter  *writer,
 
           while (writer->io_active || writer->syncing)
             writer_wait (writer);
-          /* Freeing the reserved blocks can wait for the disk: not with
-           * the lock held, but with every other use of the log kept out,
-           * as while a sync runs. */
-          writer->io_active = TRUE;
-          writer->syncing = TRUE;
-          g_mutex_unlock (&writer->lock);
-          plog_segment_release (writer->fd);
-          g_mutex_lock (&writer->lock);
-          writer->io_active = FALSE;
-          writer->syncing = FALSE;
+          release_reserved_locked (writer);
           ok = plog_segment_close (writer->fd, writer->path, close_error) && ok;
           __atomic_store_n (&writer->last_size, writer->file_size, __ATOMIC_RELAXED);
           writer->open = FALSE;
