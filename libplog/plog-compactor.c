@@ -383,32 +383,54 @@ compact_locked (PlogCompactor  *compactor,
   return TRUE;
 }
 
-static gboolean
-unref_task_cb (gpointer data)
+typedef struct
 {
-  g_object_unref (data);
+  GTask  *task;   /* (owned) */
+  GError *error;  /* (owned) (nullable) */
+} TaskReturn;
+
+static gboolean
+return_task_cb (gpointer data)
+{
+  TaskReturn *ret = data;
+
+  if (ret->error != NULL)
+    g_task_return_error (ret->task, g_steal_pointer (&ret->error));
+  else
+    g_task_return_boolean (ret->task, TRUE);
   return G_SOURCE_REMOVE;
 }
 
-/* Returns @task and drops our reference in its own context, so that the
- * last reference to the logger is never dropped on this thread. The
- * source has the priority of the one that GTask attached for the
- * callback, and comes after it: both usually run in the same iteration,
- * so that once the callback has run, nothing holds the logger any more
- * and its directory may be opened again at once. */
+static void
+task_return_free (gpointer data)
+{
+  TaskReturn *ret = data;
+
+  g_clear_error (&ret->error);
+  g_object_unref (ret->task);
+  g_free (ret);
+}
+
+/* Returns @task, taking our reference, from a source in the task's own
+ * context. There GTask runs the callback at once, and our reference goes
+ * at the end of the same dispatch: so the last reference to the logger
+ * is never dropped on this thread, and once the callback has run nothing
+ * holds the logger any more, and its directory may be opened again at
+ * once. (Returning from this thread and dropping the reference from an
+ * idle of our own left a window between the two in which the callback
+ * could run first.) */
 static void
 return_task (GTask  *task,
              GError *error)
 {
   g_autoptr(GSource) source = g_idle_source_new ();
+  TaskReturn *ret = g_new0 (TaskReturn, 1);
 
-  if (error != NULL)
-    g_task_return_error (task, g_error_copy (error));
-  else
-    g_task_return_boolean (task, TRUE);
+  ret->task = task;
+  ret->error = error != NULL ? g_error_copy (error) : NULL;
   g_source_set_static_name (source, "[plog] compaction done");
   g_source_set_priority (source, g_task_get_priority (task));
-  g_source_set_callback (source, unref_task_cb, task, NULL);
+  g_source_set_callback (source, return_task_cb, ret, task_return_free);
   g_source_attach (source, g_task_get_context (task));
 }
 
