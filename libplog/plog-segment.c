@@ -63,13 +63,36 @@ plog_segment_open (const char  *path,
                    int          flags,
                    GError     **error)
 {
+  struct stat st;
   int fd;
 
+  /* Without blocking, and only a regular file: a FIFO that someone named
+   * like a log must fail, not hang the open or the first read. */
   do
-    fd = open (path, flags | O_CLOEXEC, 0600);
+    fd = open (path, flags | O_CLOEXEC | O_NONBLOCK, 0600);
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
-    plog_set_io_error (error, errno, "open", path);
+    {
+      plog_set_io_error (error, errno, "open", path);
+      return -1;
+    }
+  if (fstat (fd, &st) != 0 || fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) != 0)
+    {
+      int saved_errno = errno;
+
+      close (fd);
+      plog_set_io_error (error, saved_errno, "open", path);
+      return -1;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_autofree char *display = g_filename_display_name (path);
+
+      close (fd);
+      g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO,
+                   "Failed to open “%s”: not a regular file", display);
+      return -1;
+    }
   return fd;
 }
 

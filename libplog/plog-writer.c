@@ -103,6 +103,7 @@ struct _PlogWriter
   gboolean       drainer_idle;   /* the writer thread waits for work */
   GError        *io_error;       /* (owned) (nullable) the last write that
                                   * failed; dumps fail until one succeeds */
+  GError        *broken_cause;   /* (owned) (nullable) what broke it */
 
   guint64        appended;
   guint64        written;
@@ -210,10 +211,22 @@ broken_error (PlogWriter  *writer,
   g_autofree char *display = g_filename_display_name (writer->path);
 
   g_set_error (error, PLOG_ERROR, PLOG_ERROR_IO,
-               "Log file “%s” failed to be written or synced earlier, so the ops "
-               "dumped since its last sync may be lost; stop the logger and record again",
-               display);
+               "Log file “%s” failed to be written, synced or named earlier (%s), so the "
+               "ops dumped since its last sync may be lost; stop the logger and record again",
+               display,
+               writer->broken_cause != NULL ? writer->broken_cause->message : "unknown error");
   return FALSE;
+}
+
+/* Marks the writer broken by @cause (nullable): dumps fail from now on,
+ * saying why. */
+static void
+break_locked (PlogWriter   *writer,
+              const GError *cause)
+{
+  writer->broken = TRUE;
+  if (writer->broken_cause == NULL && cause != NULL)
+    writer->broken_cause = g_error_copy (cause);
 }
 
 static Buffer *
@@ -288,7 +301,7 @@ write_head_locked (PlogWriter  *writer,
   if (!ok)
     {
       if (!cut)
-        writer->broken = TRUE;
+        break_locked (writer, local_error);
       g_clear_error (&writer->io_error);
       writer->io_error = g_error_copy (local_error);
       g_propagate_error (error, local_error);
@@ -364,6 +377,7 @@ wait_durable_locked (PlogWriter  *writer,
       gboolean need_dir;
       int fd;
       g_autofree char *path = NULL;
+      g_autoptr(GError) local_error = NULL;
 
       if (writer->broken)
         return broken_error (writer, error);
@@ -412,8 +426,8 @@ wait_durable_locked (PlogWriter  *writer,
       need_dir = !writer->dir_synced;
 
       g_mutex_unlock (&writer->lock);
-      ok = plog_segment_sync (fd, path, error) &&
-           (!need_dir || plog_directory_sync (writer->dir, error));
+      ok = plog_segment_sync (fd, path, &local_error) &&
+           (!need_dir || plog_directory_sync (writer->dir, &local_error));
       g_mutex_lock (&writer->lock);
 
       writer->syncing = FALSE;
@@ -425,7 +439,10 @@ wait_durable_locked (PlogWriter  *writer,
           writer->dir_synced = TRUE;
         }
       else
-        writer->broken = TRUE;
+        {
+          break_locked (writer, local_error);
+          g_propagate_error (error, g_steal_pointer (&local_error));
+        }
       writer_wake (writer);
       if (!ok)
         return FALSE;
@@ -588,6 +605,7 @@ plog_writer_free (PlogWriter *writer)
   drop_buffers_locked (writer);
   g_ptr_array_unref (writer->spare);
   g_clear_error (&writer->io_error);
+  g_clear_error (&writer->broken_cause);
   g_mutex_clear (&writer->lock);
   g_cond_clear (&writer->cond);
   g_cond_clear (&writer->append_cond);
@@ -605,11 +623,14 @@ sync_or_break (PlogWriter  *writer,
                const char  *path,
                GError     **error)
 {
-  if (plog_segment_sync (fd, path, error))
+  GError *local_error = NULL;
+
+  if (plog_segment_sync (fd, path, &local_error))
     return TRUE;
   g_mutex_lock (&writer->lock);
-  writer->broken = TRUE;
+  break_locked (writer, local_error);
   g_mutex_unlock (&writer->lock);
+  g_propagate_error (error, local_error);
   return FALSE;
 }
 
@@ -724,6 +745,7 @@ plog_writer_open (PlogWriter  *writer,
   g_assert (writer->cur == NULL && g_queue_is_empty (&writer->full));
   writer->open = TRUE;
   writer->broken = FALSE;
+  g_clear_error (&writer->broken_cause);
   writer->installed = TRUE;
   writer->dir_synced = TRUE;
   writer->fd = fd;
@@ -956,6 +978,7 @@ plog_writer_rotate (PlogWriter  *writer,
   g_autofree char *new_tmp_path = NULL;
   g_autofree char *new_path = NULL;
   g_autofree char *old_path = NULL;
+  g_autoptr(GError) local_error = NULL;
   int new_fd, old_fd = -1;
   gboolean ok;
 
@@ -1037,8 +1060,8 @@ plog_writer_rotate (PlogWriter  *writer,
    * log that may end torn never has a newer one. Until then nothing in the
    * new log counts as durable (see wait_durable_locked()). When this
    * fails, the new log never gets a name: the writer is broken. */
-  ok = sync_or_break (writer, old_fd, old_path, error) &&
-       (new_path = install_log (new_tmp_path, error)) != NULL;
+  ok = sync_or_break (writer, old_fd, old_path, &local_error) &&
+       (new_path = install_log (new_tmp_path, &local_error)) != NULL;
 
   g_mutex_lock (&writer->lock);
   if (ok)
@@ -1048,7 +1071,7 @@ plog_writer_rotate (PlogWriter  *writer,
       writer->installed = TRUE;
     }
   else
-    writer->broken = TRUE;
+    break_locked (writer, local_error);
   writer->rotating = FALSE;
   writer_wake (writer);
   g_mutex_unlock (&writer->lock);
@@ -1065,6 +1088,7 @@ plog_writer_rotate (PlogWriter  *writer,
   if (!ok)
     {
       close (old_fd);
+      g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
   return plog_segment_close (old_fd, old_path, error);

@@ -528,6 +528,24 @@ test_new_not_a_directory (Fixture       *f,
   }
 }
 
+/* A FIFO named like a log fails the replay, rather than hang it. */
+static void
+test_play_fifo (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *fifo = NULL;
+
+  g_assert_cmpint (g_mkdir (f->path, 0700), ==, 0);
+  fifo = g_build_filename (f->path, "00000000000000000001.log", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+
+  f->logger = open_logger (f->path);
+  g_assert_false (plog_logger_play (f->logger, NULL, NULL, NULL, &error));
+  assert_path_error (error, fifo);
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+}
+
 static void
 test_new_unwritable_directory (Fixture       *f,
                                gconstpointer  data)
@@ -2630,6 +2648,7 @@ main (int   argc,
   ADD ("/logger/new/existing-directory", test_new_existing_directory, FALSE);
   ADD ("/logger/new/not-a-directory", test_new_not_a_directory, FALSE);
   ADD ("/logger/new/unwritable-directory", test_new_unwritable_directory, FALSE);
+  ADD ("/logger/play/fifo", test_play_fifo, FALSE);
   ADD ("/logger/lock/same-process", test_lock_same_process, FALSE);
   g_test_add_func ("/logger/lock/other-process", test_lock_other_process);
 
