@@ -266,8 +266,14 @@ plog_record_parse_payload (const guint8   *payload,
   if (flags & ~PLOG_RECORD_FLAGS_KNOWN)
     return FALSE;
 
-  memset (view, 0, sizeof *view);
+  /* Field by field: a memset() of the view compiles to a "rep stos",
+   * whose start-up cost was a third of this function's time in a
+   * replay. */
   view->flags = flags;
+  view->key = view->sub_key = view->value = view->configuration = NULL;
+  view->key_len = view->sub_key_len = view->value_len = view->configuration_len = 0;
+  view->timestamp = 0;
+  view->n_configuration = 0;
   if ((flags & PLOG_RECORD_FLAG_KEY) && !get_field (&p, end, &view->key, &view->key_len))
     return FALSE;
   if ((flags & PLOG_RECORD_FLAG_SUB_KEY) && !get_field (&p, end, &view->sub_key, &view->sub_key_len))
