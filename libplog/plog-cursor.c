@@ -186,8 +186,10 @@ _plog_cursor_get_torn (PlogCursor  *self,
  * Reads the next op of the replay. At the end it returns `NULL` without
  * setting @error; on damage it returns `NULL` with
  * [error@Plog.Error.CORRUPT], naming the file and the byte offset, after
- * every op before the damage was returned. Either way the cursor is then
- * finished and returns `NULL` from then on.
+ * every op before the damage was returned. It may also fail with
+ * [error@Plog.Error.IO] when a file cannot be read, or with
+ * `G_IO_ERROR_CANCELLED`. In every case the cursor is then finished and
+ * returns `NULL` from then on.
  *
  * This does blocking I/O: call it from a worker thread when the replay is
  * large and a main loop must stay responsive.

@@ -15,6 +15,7 @@
 #include "plog-enum-types.h"
 #include "plog-error.h"
 #include "plog-logger.h"
+#include "plog-replay-private.h"
 #include "plog-writer-private.h"
 
 /* More files than this in the replay set at record() start a compaction. */
@@ -425,10 +426,12 @@ plog_logger_class_init (PlogLoggerClass *klass)
    * @self: a `PlogLogger`
    *
    * Emitted each time a compaction, automatic or from
-   * [method@Plog.Logger.compact_async], has landed a new snapshot and
-   * removed the files it replaces. It is emitted in the thread-default
-   * main context of the thread that created the logger, when that context
-   * runs.
+   * [method@Plog.Logger.compact_async], has landed a new snapshot: it is
+   * in place and synced, and the files it replaces are removed (or, when
+   * removing them failed, left for the next compaction or open to remove;
+   * a replay never reads them). A compaction with no log to merge lands
+   * nothing. It is emitted in the thread-default main context of the
+   * thread that created the logger, when that context runs.
    *
    * Since: 1.0
    */
@@ -727,9 +730,11 @@ plog_logger_get_recording (PlogLogger *self)
  * @error: return location for an error
  *
  * Appends @op to the current log. Under [enum@Plog.SyncMode.ALWAYS] it
- * returns once @op is on disk; in the other modes it never waits for the
- * disk. When the log passes [property@Plog.Logger:max-size], a
- * compaction starts in the background.
+ * returns once @op is on disk; in the other modes it never waits for a
+ * sync, and waits for the writer thread only when 4 MiB of dumps are
+ * queued for it (the disk takes them slower than they come). When the log
+ * passes [property@Plog.Logger:max-size], a compaction starts in the
+ * background.
  *
  * A dumper that outruns compaction for long (the log reaches four times
  * [property@Plog.Logger:max-size] while a compaction still runs) waits
@@ -749,8 +754,11 @@ plog_logger_get_recording (PlogLogger *self)
  *
  * Returns: `TRUE` on success; `FALSE` with [error@Plog.Error.NOT_RECORDING]
  *   when not recording, [error@Plog.Error.TOO_LARGE] for an op whose record
- *   exceeds [const@Plog.OP_MAX_SIZE], or [error@Plog.Error.IO] (a full
- *   disk, say), in which case every op dumped before is kept
+ *   exceeds [const@Plog.OP_MAX_SIZE], or [error@Plog.Error.IO]: for a
+ *   full disk, every op dumped before is kept and written once the disk
+ *   takes writes again; after a failed sync, the error says that the ops
+ *   dumped since the last sync may be lost, and the logger must be stopped
+ *   and record again
  *
  * Since: 1.0
  */
@@ -860,7 +868,13 @@ plog_logger_stop (PlogLogger  *self,
  * an empty one, never a mix. Ops that other threads dump while it runs
  * may or may not be cleared.
  *
- * Returns: `TRUE` on success
+ * When it fails, nothing is cleared, with one exception: when a recording
+ * logger can start no fresh log and cannot take its empty snapshot back
+ * either, the clear stands and the logger stops recording
+ * ([property@Plog.Logger:recording] turns `FALSE`; ops not yet written
+ * are dropped with the rest).
+ *
+ * Returns: `TRUE` on success; `FALSE` with @error set
  *
  * Since: 1.0
  */
@@ -919,26 +933,41 @@ play_internal (PlogLogger           *self,
                GError              **error)
 {
   g_autoptr(PlogCursor) cursor = NULL;
+  g_autoptr(PlogReplay) replay = NULL;
   GError *local_error = NULL;
-  PlogOp *op;
+  gboolean finished = FALSE;
+  gboolean cancelled = FALSE;
 
   cursor = plog_logger_open_cursor (self, error);
   if (cursor == NULL)
     return FALSE;
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
-  /* The cancellable is checked after each op below. */
-  while ((op = _plog_cursor_next_op (cursor, cancellable, &local_error)) != NULL)
+
+  /* Batches are read ahead on a worker thread once there is more than
+   * one; the cancellable is checked after each op. */
+  replay = plog_replay_new (cursor, cancellable, NULL);
+  while (!finished && !cancelled)
     {
-      if (operate != NULL)
-        operate (op, user_data);
-      else if (operate_full != NULL)
-        operate_full (plog_op_ref (op), user_data);
-      g_signal_emit (self, signals[REPLAYED], 0, op);
-      plog_op_unref (op);
-      if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
-        break;
+      GPtrArray *batch = plog_replay_next (replay, TRUE, &finished, &local_error);
+
+      if (batch == NULL)
+        continue;
+      for (guint i = 0; i < batch->len && !cancelled; i++)
+        {
+          PlogOp *op = batch->pdata[i];
+
+          if (operate != NULL)
+            operate (op, user_data);
+          else if (operate_full != NULL)
+            operate_full (plog_op_ref (op), user_data);
+          g_signal_emit (self, signals[REPLAYED], 0, op);
+          cancelled = cancellable != NULL && g_cancellable_is_cancelled (cancellable);
+        }
+      plog_replay_spent (replay, batch);
     }
+  plog_replay_stop (replay, TRUE);
+
   if (local_error != NULL)
     {
       g_propagate_error (error, local_error);
@@ -1016,161 +1045,68 @@ plog_logger_play_full (PlogLogger           *self,
   return play_internal (self, NULL, operate, user_data, cancellable, error);
 }
 
-/* play_async: a worker thread reads and decodes batches of ops, and the
- * caller's context emits ::replayed for them in order. The queue is
- * bounded, so a slow main loop holds the worker back rather than memory
- * growing; each dispatch emits at most one batch, so other sources of the
- * main loop keep running. The task returns after the last signal. */
-
-#define PLAY_BATCH     1024
-#define PLAY_MAX_QUEUE 16
+/* play_async: the batches a PlogReplay reads ahead on its worker are
+ * delivered in the caller's context, one per dispatch of a source, so
+ * that the rest of the main loop runs between them. The task returns
+ * after the last signal. */
 
 typedef struct
 {
-  gatomicrefcount ref_count;  /* the task's data, and the worker's */
-  GCancellable *cancellable;  /* (owned) (nullable) */
-  PlogCursor *cursor;      /* (owned) */
-  GMutex      lock;
-  GCond       cond;
-  GQueue      batches;     /* of GPtrArray of PlogOp; guarded by @lock */
-  gboolean    finished;    /* the worker is done; guarded by @lock */
-  GError     *error;       /* (owned) (nullable); guarded by @lock */
-  gboolean    abandoned;   /* the context side gave up; guarded by @lock */
-  GSource    *source;      /* (owned) */
-} PlayJob;
+  PlogReplay *replay;   /* (owned) */
+  GSource    *source;   /* (owned) */
+} PlayData;
 
 static void
-play_job_unref (PlayJob *job)
+play_data_free (gpointer data)
 {
-  GPtrArray *batch;
+  PlayData *play = data;
 
-  if (!g_atomic_ref_count_dec (&job->ref_count))
-    return;
-  g_clear_object (&job->cancellable);
-  g_clear_object (&job->cursor);
-  while ((batch = g_queue_pop_head (&job->batches)) != NULL)
-    g_ptr_array_unref (batch);
-  g_clear_error (&job->error);
-  if (job->source != NULL)
-    {
-      g_source_destroy (job->source);
-      g_source_unref (job->source);
-    }
-  g_mutex_clear (&job->lock);
-  g_cond_clear (&job->cond);
-  g_free (job);
-}
-
-/* The task lets go of its job: a worker still at it stops. */
-static void
-play_job_release (gpointer data)
-{
-  PlayJob *job = data;
-
-  g_mutex_lock (&job->lock);
-  job->abandoned = TRUE;
-  g_cond_signal (&job->cond);
-  g_mutex_unlock (&job->lock);
-  play_job_unref (job);
-}
-
-/* The worker holds the job, not the task: it must never drop what may be
- * the last reference to the logger. */
-static gpointer
-play_worker (gpointer data)
-{
-  PlayJob *job = data;
-  GCancellable *cancellable = job->cancellable;
-  GError *error = NULL;
-  gboolean more = TRUE;
-
-  while (more)
-    {
-      GPtrArray *batch = g_ptr_array_new_full (PLAY_BATCH, (GDestroyNotify) plog_op_unref);
-      PlogOp *op = NULL;
-
-      while (batch->len < PLAY_BATCH &&
-             (op = plog_cursor_next (job->cursor, cancellable, &error)) != NULL)
-        g_ptr_array_add (batch, op);
-      more = op != NULL;
-
-      g_mutex_lock (&job->lock);
-      while (job->batches.length >= PLAY_MAX_QUEUE && !job->abandoned)
-        g_cond_wait (&job->cond, &job->lock);
-      if (job->abandoned)
-        more = FALSE;
-      if (batch->len > 0 && !job->abandoned)
-        g_queue_push_tail (&job->batches, g_steal_pointer (&batch));
-      if (!more)
-        {
-          job->finished = TRUE;
-          job->error = g_steal_pointer (&error);
-        }
-      g_mutex_unlock (&job->lock);
-      g_clear_pointer (&batch, g_ptr_array_unref);
-      g_clear_error (&error);
-      g_source_set_ready_time (job->source, 0);
-    }
-  play_job_unref (job);
-  return NULL;
+  /* A worker still at it stops. */
+  plog_replay_stop (play->replay, FALSE);
+  plog_replay_unref (play->replay);
+  g_source_destroy (play->source);
+  g_source_unref (play->source);
+  g_free (play);
 }
 
 static gboolean
 play_dispatch (gpointer data)
 {
   GTask *task = data;
-  PlayJob *job = g_task_get_task_data (task);
+  PlayData *play = g_task_get_task_data (task);
   PlogLogger *self = g_task_get_source_object (task);
-  GPtrArray *batch;
-  gboolean finished;
   GError *error = NULL;
+  gboolean finished;
+  GPtrArray *batch;
 
-  g_mutex_lock (&job->lock);
-  batch = g_queue_pop_head (&job->batches);
-  finished = job->finished && job->batches.length == 0;
-  if (finished)
-    error = g_steal_pointer (&job->error);
-  g_cond_signal (&job->cond);
-  g_mutex_unlock (&job->lock);
+  batch = plog_replay_next (play->replay, FALSE, &finished, &error);
+  if (batch == NULL && !finished)
+    {
+      /* Sleep until the worker queues more, unless it just did. */
+      g_source_set_ready_time (play->source, -1);
+      batch = plog_replay_next (play->replay, FALSE, &finished, &error);
+      if (batch == NULL && !finished)
+        return G_SOURCE_CONTINUE;
+      g_source_set_ready_time (play->source, 0);
+    }
 
   if (batch != NULL)
     {
-      for (guint i = 0; i < batch->len; i++)
+      gboolean cancelled = FALSE;
+
+      for (guint i = 0; i < batch->len && !cancelled; i++)
         {
           g_signal_emit (self, signals[REPLAYED], 0, batch->pdata[i]);
-          if (g_task_return_error_if_cancelled (task))
-            break;
+          cancelled = g_task_return_error_if_cancelled (task);
         }
-      g_ptr_array_unref (batch);
-      if (g_task_had_error (task))
-        goto abandon;
+      plog_replay_spent (play->replay, batch);
+      return cancelled ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
     }
 
-  if (!finished)
-    {
-      if (batch == NULL)
-        g_source_set_ready_time (job->source, -1);
-      /* Wake again at once when more is queued. */
-      g_mutex_lock (&job->lock);
-      if (job->batches.length > 0 || job->finished)
-        g_source_set_ready_time (job->source, 0);
-      g_mutex_unlock (&job->lock);
-      return G_SOURCE_CONTINUE;
-    }
-
-  g_source_set_ready_time (job->source, -1);
   if (error != NULL)
     g_task_return_error (task, error);
   else if (!g_task_return_error_if_cancelled (task))
     g_task_return_boolean (task, TRUE);
-  return G_SOURCE_REMOVE;
-
-abandon:
-  g_clear_error (&error);
-  g_mutex_lock (&job->lock);
-  job->abandoned = TRUE;
-  g_cond_signal (&job->cond);
-  g_mutex_unlock (&job->lock);
   return G_SOURCE_REMOVE;
 }
 
@@ -1202,6 +1138,11 @@ static GSourceFuncs play_source_funcs = {
  * iteration of that context emits at most a batch of ops, so the rest of
  * the main loop keeps running. @callback runs after the last signal.
  *
+ * The replay set is pinned before this returns, so that it holds every op
+ * dumped before the call: on a recording logger that writes the dumps
+ * still queued (at most 4 MiB), and during a rotation it may wait for the
+ * sync of the last ops of the closed log.
+ *
  * Since: 1.0
  */
 void
@@ -1212,7 +1153,8 @@ plog_logger_play_async (PlogLogger          *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
-  PlayJob *job;
+  g_autoptr(PlogCursor) cursor = NULL;
+  PlayData *play;
 
   g_return_if_fail (PLOG_IS_LOGGER (self));
   g_return_if_fail (self->compactor != NULL);
@@ -1221,31 +1163,23 @@ plog_logger_play_async (PlogLogger          *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, plog_logger_play_async);
 
-  job = g_new0 (PlayJob, 1);
-  g_atomic_ref_count_init (&job->ref_count);
-  job->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
-  g_mutex_init (&job->lock);
-  g_cond_init (&job->cond);
-  g_queue_init (&job->batches);
-  g_task_set_task_data (task, job, play_job_release);
-
   /* Pin the replay set now, so that it holds what was dumped before. */
-  job->cursor = plog_logger_open_cursor (self, &error);
-  if (job->cursor == NULL)
+  cursor = plog_logger_open_cursor (self, &error);
+  if (cursor == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
-  job->source = g_source_new (&play_source_funcs, sizeof (GSource));
-  g_source_set_static_name (job->source, "[plog] play_async");
-  g_source_set_priority (job->source, g_task_get_priority (task));
-  g_source_set_callback (job->source, play_dispatch, g_object_ref (task), g_object_unref);
-  g_source_set_ready_time (job->source, -1);
-  g_source_attach (job->source, g_task_get_context (task));
-
-  g_atomic_ref_count_inc (&job->ref_count);
-  g_thread_unref (g_thread_new ("plog-play", play_worker, job));
+  play = g_new0 (PlayData, 1);
+  play->source = g_source_new (&play_source_funcs, sizeof (GSource));
+  g_source_set_static_name (play->source, "[plog] play_async");
+  g_source_set_priority (play->source, g_task_get_priority (task));
+  g_source_set_callback (play->source, play_dispatch, g_object_ref (task), g_object_unref);
+  g_source_set_ready_time (play->source, -1);
+  play->replay = plog_replay_new (cursor, cancellable, play->source);
+  g_task_set_task_data (task, play, play_data_free);
+  g_source_attach (play->source, g_task_get_context (task));
 }
 
 /**
@@ -1315,7 +1249,9 @@ plog_logger_compact_async (PlogLogger          *self,
  *
  * Finishes [method@Plog.Logger.compact_async].
  *
- * Returns: `TRUE` when the compaction landed; `FALSE` with @error set
+ * Returns: `TRUE` when the compaction landed, or had nothing to merge
+ *   (no log after the newest snapshot); `FALSE` with @error set, also
+ *   when the new snapshot landed but removing a file it replaces failed
  *
  * Since: 1.0
  */

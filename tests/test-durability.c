@@ -415,6 +415,42 @@ replay_fails (PlogLogger  *logger,
   return ops;
 }
 
+static void
+collect_replayed_cb (PlogLogger *logger,
+                     PlogOp     *op,
+                     gpointer    user_data)
+{
+  g_ptr_array_add (user_data, plog_op_ref (op));
+}
+
+static void
+play_async_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+/* The same through play_async(), with ::replayed. */
+static GPtrArray *
+replay_async_fails (PlogLogger  *logger,
+                    GError     **error)
+{
+  GPtrArray *ops = g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
+  g_autoptr(GAsyncResult) result = NULL;
+  gulong handler = g_signal_connect (logger, "replayed", G_CALLBACK (collect_replayed_cb), ops);
+
+  plog_logger_play_async (logger, NULL, play_async_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_handler_disconnect (logger, handler);
+  g_assert_false (plog_logger_play_finish (logger, result, error));
+  g_assert_nonnull (*error);
+  return ops;
+}
+
 /* The seq of a file named <20 digits>.<suffix> */
 static guint64
 file_seq (const char *path)
@@ -1025,6 +1061,7 @@ typedef enum
   OLD_LOG_TRUNCATED,
   OLD_LOG_ZERO_TAIL,
   OLD_LOG_LENGTH_PAST_END,
+  OLD_LOG_MIDDLE_OF_MANY,
 } OldLogDamage;
 
 /* Damage in a log that is not the newest is never a torn tail. */
@@ -1041,12 +1078,16 @@ test_damaged_old_log (gconstpointer data)
   PlogLogger *logger;
   gint64 offset = -1;
   guint n_before = 0;
+  guint32 n_old;
 
+  /* Many ops: the damage lies several batches of a replay in, past
+   * where a replay goes on in a worker thread. */
+  n_old = kind == OLD_LOG_MIDDLE_OF_MANY ? 5000 : 20;
   logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
   for (guint32 round = 0; round < 2; round++)
     {
       record_ok (logger);
-      for (guint32 i = 0; i < (round == 0 ? 20 : 5); i++)
+      for (guint32 i = 0; i < (round == 0 ? n_old : 5); i++)
         {
           PlogOp *op = numbered_op (ops->len);
 
@@ -1061,12 +1102,17 @@ test_damaged_old_log (gconstpointer data)
   g_assert_cmpuint (logs->len, ==, 2);
   old_log = g_ptr_array_index (logs, 0);
   starts = record_starts (old_log);
-  g_assert_cmpuint (starts->len, ==, 20);
+  g_assert_cmpuint (starts->len, ==, n_old);
 
   switch (kind)
     {
     case OLD_LOG_MIDDLE_RECORD:
       n_before = 10;
+      offset = g_array_index (starts, goffset, n_before);
+      xor_byte (old_log, offset + 9, 0x08);
+      break;
+    case OLD_LOG_MIDDLE_OF_MANY:
+      n_before = 3500;
       offset = g_array_index (starts, goffset, n_before);
       xor_byte (old_log, offset + 9, 0x08);
       break;
@@ -1103,6 +1149,13 @@ test_damaged_old_log (gconstpointer data)
   {
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) got = replay_fails (logger, &error);
+
+    assert_corrupt (error, old_log, offset);
+    assert_ops (got, ops, n_before, NULL);
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) got = replay_async_fails (logger, &error);
 
     assert_corrupt (error, old_log, offset);
     assert_ops (got, ops, n_before, NULL);
@@ -2525,6 +2578,7 @@ main (int   argc,
   g_test_add_data_func ("/durability/old-log/truncated", GINT_TO_POINTER (OLD_LOG_TRUNCATED), test_damaged_old_log);
   g_test_add_data_func ("/durability/old-log/zero-tail", GINT_TO_POINTER (OLD_LOG_ZERO_TAIL), test_damaged_old_log);
   g_test_add_data_func ("/durability/old-log/length-past-end", GINT_TO_POINTER (OLD_LOG_LENGTH_PAST_END), test_damaged_old_log);
+  g_test_add_data_func ("/durability/old-log/middle-of-many", GINT_TO_POINTER (OLD_LOG_MIDDLE_OF_MANY), test_damaged_old_log);
   g_test_add_data_func ("/durability/sigkill", GUINT_TO_POINTER (1), test_sigkill);
   g_test_add_data_func ("/durability/sigkill/threads", GUINT_TO_POINTER (SIGKILL_THREADS), test_sigkill);
   g_test_add_func ("/durability/sigkill/clear", test_sigkill_clear);

@@ -1,0 +1,46 @@
+/* plog-replay-private.h: a cursor's ops decoded ahead, on a worker thread
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "plog-cursor.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PlogReplay PlogReplay;
+
+/* Reads the ops of @cursor, which it takes over, in batches (GPtrArrays
+ * of PlogOp). With @wakeup, a consumer in a main context: the source is
+ * made ready each time a batch is queued, and the worker starts at once.
+ * Without, the consumer waits in plog_replay_next(), and the first batch
+ * is read there, so that a short replay needs no thread. */
+PlogReplay *plog_replay_new     (PlogCursor    *cursor,
+                                 GCancellable  *cancellable,
+                                 GSource       *wakeup);
+PlogReplay *plog_replay_ref     (PlogReplay    *replay);
+void        plog_replay_unref   (PlogReplay    *replay);
+/* The next batch, in order, or NULL: at the end (*@finished set, and
+ * @error when the cursor failed), or without @wait when none is ready.
+ * Hand each batch back with plog_replay_spent() once its ops are
+ * delivered. */
+GPtrArray  *plog_replay_next    (PlogReplay    *replay,
+                                 gboolean       wait,
+                                 gboolean      *finished,
+                                 GError       **error);
+/* Gives back a batch from plog_replay_next(): the worker drops its
+ * references while it reads the next ops, so that they are freed by the
+ * thread that allocated them, into memory it reuses at once. */
+void        plog_replay_spent   (PlogReplay    *replay,
+                                 GPtrArray     *batch);
+/* The consumer gives up: the worker stops after its current batch. With
+ * @join, waits for it to have stopped. */
+void        plog_replay_stop    (PlogReplay    *replay,
+                                 gboolean       join);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlogReplay, plog_replay_unref)
+
+G_END_DECLS
