@@ -756,9 +756,10 @@ plog_logger_get_recording (PlogLogger *self)
  *   when not recording, [error@Plog.Error.TOO_LARGE] for an op whose record
  *   exceeds [const@Plog.OP_MAX_SIZE], or [error@Plog.Error.IO]: for a
  *   full disk, every op dumped before is kept and written once the disk
- *   takes writes again; after a failed sync, the error says that the ops
- *   dumped since the last sync may be lost, and the logger must be stopped
- *   and record again
+ *   takes writes again; after a failed sync, which the dump that ran it
+ *   reports with the system's error, every later dump fails saying that
+ *   the ops dumped since the last sync may be lost, until the logger is
+ *   stopped and records again
  *
  * Since: 1.0
  */
@@ -1079,6 +1080,13 @@ play_dispatch (gpointer data)
   gboolean finished;
   GPtrArray *batch;
 
+  /* Cancelled: not one more op. */
+  if (g_task_return_error_if_cancelled (task))
+    {
+      plog_replay_stop (play->replay, FALSE);
+      return G_SOURCE_REMOVE;
+    }
+
   batch = plog_replay_next (play->replay, FALSE, &finished, &error);
   if (batch == NULL && !finished)
     {
@@ -1100,7 +1108,11 @@ play_dispatch (gpointer data)
           cancelled = g_task_return_error_if_cancelled (task);
         }
       plog_replay_spent (play->replay, batch);
-      return cancelled ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+      if (!cancelled)
+        return G_SOURCE_CONTINUE;
+      /* The worker stops now, not when the result goes. */
+      plog_replay_stop (play->replay, FALSE);
+      return G_SOURCE_REMOVE;
     }
 
   if (error != NULL)
@@ -1179,7 +1191,9 @@ plog_logger_play_async (PlogLogger          *self,
   g_source_set_ready_time (play->source, -1);
   play->replay = plog_replay_new (cursor, cancellable, play->source);
   g_task_set_task_data (task, play, play_data_free);
+  /* Attached before the worker may make it ready. */
   g_source_attach (play->source, g_task_get_context (task));
+  plog_replay_start (play->replay);
 }
 
 /**

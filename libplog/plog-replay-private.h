@@ -15,12 +15,14 @@ typedef struct _PlogReplay PlogReplay;
 
 /* Reads the ops of @cursor, which it takes over, in batches (GPtrArrays
  * of PlogOp). With @wakeup, a consumer in a main context: the source is
- * made ready each time a batch is queued, and the worker starts at once.
+ * made ready each time a batch is queued, from plog_replay_start() on.
  * Without, the consumer waits in plog_replay_next(), and the first batch
  * is read there, so that a short replay needs no thread. */
 PlogReplay *plog_replay_new     (PlogCursor    *cursor,
                                  GCancellable  *cancellable,
                                  GSource       *wakeup);
+/* With @wakeup, once the source is attached: starts the worker. */
+void        plog_replay_start   (PlogReplay    *replay);
 PlogReplay *plog_replay_ref     (PlogReplay    *replay);
 void        plog_replay_unref   (PlogReplay    *replay);
 /* The next batch, in order, or NULL: at the end (*@finished set, and

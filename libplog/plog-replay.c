@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "plog-cursor-private.h"
+#include "plog-op-private.h"
 #include "plog-replay-private.h"
 
 /* A worker reads and decodes the ops into batches while the consumer
@@ -25,7 +26,10 @@
  * to the next one, where freeing a whole batch at once (or in another
  * thread) took a third of the worker's time in the allocator. */
 
-#define BATCH_SIZE  1024        /* ops */
+#define BATCH_SIZE  1024        /* ops, at most */
+#define BATCH_BYTES (256 * 1024) /* of keys and values, about: large ops
+                                  * make short batches, so that a replay
+                                  * holds a few MiB whatever their size */
 #define MAX_QUEUED  16          /* batches read ahead */
 #define HALF_QUEUED (MAX_QUEUED / 2)
 
@@ -84,7 +88,9 @@ plog_replay_unref (PlogReplay *replay)
 }
 
 /* Reads up to a batch of ops; drops the ops of @spent meanwhile, and
- * consumes it. Sets @more unless the cursor is at its end or failed. */
+ * consumes it. Sets @more unless the cursor is at its end or failed, or
+ * the replay was cancelled: a consumer that waits for a batch sees that
+ * at once. */
 static GPtrArray *
 read_batch (PlogReplay  *replay,
             GPtrArray   *spent,
@@ -93,14 +99,21 @@ read_batch (PlogReplay  *replay,
 {
   GPtrArray *batch = g_ptr_array_new_full (BATCH_SIZE, (GDestroyNotify) plog_op_unref);
   PlogOp *op = NULL;
+  gsize bytes = 0;
 
-  while (batch->len < BATCH_SIZE)
+  while (batch->len < BATCH_SIZE && bytes < BATCH_BYTES)
     {
       if (spent != NULL && spent->len > 0)
         plog_op_unref (g_ptr_array_steal_index_fast (spent, spent->len - 1));
+      if (g_cancellable_set_error_if_cancelled (replay->cancellable, error))
+        {
+          op = NULL;
+          break;
+        }
       op = _plog_cursor_next_op (replay->cursor, replay->cancellable, error);
       if (op == NULL)
         break;
+      bytes += op->key_len + op->sub_key_len + op->value_len;
       g_ptr_array_add (batch, op);
     }
   if (spent != NULL)
@@ -200,14 +213,19 @@ plog_replay_new (PlogCursor   *cursor,
   g_cond_init (&replay->cond);
   g_queue_init (&replay->queued);
   g_queue_init (&replay->spent);
-  /* The first batch is not read in a main context. */
-  if (wakeup != NULL)
-    {
-      start_worker (replay);
-      if (replay->state == WORKER_INLINE)
-        g_source_set_ready_time (wakeup, 0);
-    }
   return replay;
+}
+
+void
+plog_replay_start (PlogReplay *replay)
+{
+  g_return_if_fail (replay->wakeup != NULL && replay->state == WORKER_NONE);
+
+  /* The first batch is not read in a main context. Without a thread,
+   * the consumer reads each batch as it dispatches. */
+  start_worker (replay);
+  if (replay->state == WORKER_INLINE)
+    g_source_set_ready_time (replay->wakeup, 0);
 }
 
 GPtrArray *

@@ -71,6 +71,10 @@ plog_segment_open (const char  *path,
   do
     fd = open (path, flags | O_CLOEXEC | O_NONBLOCK, 0600);
   while (fd < 0 && errno == EINTR);
+  /* A lease (an NFS delegation, say) refuses a non-blocking open: wait
+   * for it to be broken, as a plain open does. */
+  while (fd < 0 && (errno == EAGAIN || errno == EINTR))
+    fd = open (path, flags | O_CLOEXEC, 0600);
   if (fd < 0)
     {
       plog_set_io_error (error, errno, "open", path);
