@@ -8,6 +8,7 @@
 #include "plog-cursor-private.h"
 #include "plog-op-private.h"
 #include "plog-replay-private.h"
+#include "plog-sched-private.h"
 
 /* A worker reads and decodes the ops into batches while the consumer
  * delivers the batches before them: play() in its thread, play_async()
@@ -262,7 +263,7 @@ plog_replay_next (PlogReplay  *replay,
       /* On one processor a second thread would only take turns. */
       if (more && replay->state == WORKER_NONE)
         {
-          if (g_get_num_processors () > 1)
+          if (plog_sched_n_cpus () > 1)
             start_worker (replay);
           else
             replay->state = WORKER_INLINE;

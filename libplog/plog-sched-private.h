@@ -22,4 +22,7 @@ typedef enum
  * does nothing elsewhere. */
 void plog_sched_set_class (PlogSchedClass sched_class);
 
+/* How many processors the calling thread may run on. */
+guint plog_sched_n_cpus   (void);
+
 G_END_DECLS

@@ -61,3 +61,17 @@ plog_sched_set_class (PlogSchedClass sched_class)
     }
 #endif
 }
+
+guint
+plog_sched_n_cpus (void)
+{
+#ifdef __linux__
+  cpu_set_t set;
+
+  /* The processors this thread may run on, as taskset or a cpuset
+   * allows, not every processor of the machine. */
+  if (sched_getaffinity (0, sizeof set, &set) == 0 && CPU_COUNT (&set) > 0)
+    return (guint) CPU_COUNT (&set);
+#endif
+  return g_get_num_processors ();
+}
