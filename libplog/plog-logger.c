@@ -990,6 +990,10 @@ play_internal (PlogLogger           *self,
  * in the calling thread. It may run while recording: it replays every op
  * dumped before the call.
  *
+ * Past the first thousand ops or so, a worker thread reads and decodes
+ * the files ahead of the calling thread; @operate and the signal still
+ * run only in the calling thread. Cancellation is checked after each op.
+ *
  * A torn record at the end of the newest log, left by a crash, ends the
  * replay quietly.
  *
