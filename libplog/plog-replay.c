@@ -49,6 +49,7 @@ struct _PlogReplay
   gatomicrefcount  ref_count;
   PlogCursor      *cursor;          /* (owned); the worker's once started */
   GCancellable    *cancellable;     /* (owned) (nullable) */
+  gulong           cancelled_id;    /* wakes the worker on cancel */
   GSource         *wakeup;          /* (owned) (nullable) */
   GThread         *thread;          /* (owned) (nullable) */
   WorkerState      state;           /* the consumer's */
@@ -76,6 +77,9 @@ plog_replay_unref (PlogReplay *replay)
 {
   if (!g_atomic_ref_count_dec (&replay->ref_count))
     return;
+  /* Waits for a cancel handler that runs now. */
+  if (replay->cancelled_id != 0)
+    g_cancellable_disconnect (replay->cancellable, replay->cancelled_id);
   /* Not joined: a worker that held the last reference is exiting. */
   g_clear_pointer (&replay->thread, g_thread_unref);
   g_queue_clear_full (&replay->queued, (GDestroyNotify) g_ptr_array_unref);
@@ -160,7 +164,8 @@ worker_thread (gpointer data)
       GError *error = NULL;
 
       g_mutex_lock (&replay->lock);
-      while (replay->queued.length >= MAX_QUEUED && !replay->stopped)
+      while (replay->queued.length >= MAX_QUEUED && !replay->stopped &&
+             !g_cancellable_is_cancelled (replay->cancellable))
         {
           replay->worker_waits = TRUE;
           g_cond_wait (&replay->cond, &replay->lock);
@@ -200,6 +205,21 @@ start_worker (PlogReplay *replay)
   replay->state = WORKER_INLINE;
 }
 
+/* In the thread that cancels: a worker waiting for room goes on, to find
+ * the replay cancelled and end it, even when its consumer, in a main
+ * context nobody runs, never takes another batch. */
+static void
+cancelled_cb (GCancellable *cancellable,
+              gpointer      data)
+{
+  PlogReplay *replay = data;
+
+  g_mutex_lock (&replay->lock);
+  if (replay->worker_waits)
+    g_cond_signal (&replay->cond);
+  g_mutex_unlock (&replay->lock);
+}
+
 PlogReplay *
 plog_replay_new (PlogCursor   *cursor,
                  GCancellable *cancellable,
@@ -215,6 +235,9 @@ plog_replay_new (PlogCursor   *cursor,
   g_cond_init (&replay->cond);
   g_queue_init (&replay->queued);
   g_queue_init (&replay->spent);
+  if (cancellable != NULL)
+    replay->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb),
+                                                  replay, NULL);
   return replay;
 }
 

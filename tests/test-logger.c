@@ -1683,6 +1683,86 @@ test_play_async_cancelled (Fixture       *f,
   g_signal_handler_disconnect (f->logger, id);
 }
 
+/* How many threads of this process are named @name (-1 where that
+ * cannot be told). */
+static int
+count_threads_named (const char *name)
+{
+#ifdef __linux__
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  int n = 0;
+
+  if (dir == NULL)
+    return -1;
+  while ((tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/task", tid, "comm", NULL);
+      g_autofree char *comm = NULL;
+
+      if (g_file_get_contents (path, &comm, NULL, NULL) && g_strcmp0 (g_strchomp (comm), name) == 0)
+        n++;
+    }
+  return n;
+#else
+  return -1;
+#endif
+}
+
+/* A play_async cancelled while its context does not run: its worker,
+ * waiting with a full queue, ends at once, not at the next dispatch. */
+static void
+test_play_async_cancel_idle_context (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("idle", 60000);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  AsyncPlay p = { 0, };
+  gint64 deadline;
+  gulong id;
+
+  if (count_threads_named ("plog-replay") < 0)
+    {
+      g_test_skip ("threads cannot be counted here");
+      return;
+    }
+  record (f->logger);
+  dump_all (f->logger, ops);
+  stop (f->logger);
+
+  g_main_context_push_thread_default (context);
+  p.logger = f->logger;
+  p.thread = g_thread_self ();
+  p.context = context;
+  p.ops = op_array_new ();
+  id = g_signal_connect (f->logger, "replayed", G_CALLBACK (async_play_on_replayed), &p);
+  plog_logger_play_async (f->logger, cancellable, async_play_done, &p);
+
+  /* The worker fills its queue, then waits: nobody takes a batch. */
+  deadline = g_get_monotonic_time () + TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+  while (count_threads_named ("plog-replay") == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_usleep (100 * 1000);
+  g_assert_cmpint (count_threads_named ("plog-replay"), ==, 1);
+
+  g_cancellable_cancel (cancellable);
+  deadline = g_get_monotonic_time () + TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+  while (count_threads_named ("plog-replay") > 0 && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_cmpint (count_threads_named ("plog-replay"), ==, 0);
+
+  while (!p.done)
+    g_main_context_iteration (context, TRUE);
+  g_assert_false (p.ok);
+  g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (p.ops->len, ==, 0);
+  g_assert_cmpuint (p.wrong_context, ==, 0);
+  g_signal_handler_disconnect (f->logger, id);
+  async_play_clear (&p);
+  g_main_context_pop_thread_default (context);
+}
+
 /* ------------------------------------------------------------------ */
 /* Compaction                                                          */
 
@@ -2690,6 +2770,7 @@ main (int   argc,
   ADD ("/logger/play-async/thread-context", test_play_async_thread_context, TRUE);
   ADD ("/logger/play-async/default-context", test_play_async_default_context, TRUE);
   ADD ("/logger/play-async/cancelled", test_play_async_cancelled, TRUE);
+  ADD ("/logger/play-async/cancel-idle-context", test_play_async_cancel_idle_context, TRUE);
 
   ADD ("/logger/compact/explicit", test_compact_explicit, TRUE);
   ADD ("/logger/compact/mixed", test_compact_mixed, TRUE);
