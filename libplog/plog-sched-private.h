@@ -1,4 +1,5 @@
-/* plog-sched-private.h: how libplog's own threads yield to the program's
+/* plog-sched-private.h: how libplog's own threads yield to the program's,
+ * and on how many processors they may run
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
