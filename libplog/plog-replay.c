@@ -264,58 +264,35 @@ plog_replay_next (PlogReplay  *replay,
   *finished = FALSE;
 
   /* Without a worker yet, the first batch is read here, and a worker
-   * starts only when there is more. */
+   * starts only when there is more; without a worker at all, every
+   * batch. It is queued as the worker would, and taken below. */
   if (replay->state != WORKER_RUNNING)
     {
-      GError *local_error = NULL;
-      GPtrArray *spent;
-      gboolean more;
+      GPtrArray *spent = NULL;
+      gboolean ended;
 
       g_mutex_lock (&replay->lock);
-      if (replay->finished)
-        {
-          *finished = TRUE;
-          if (replay->error != NULL)
-            g_propagate_error (error, g_steal_pointer (&replay->error));
-          g_mutex_unlock (&replay->lock);
-          return NULL;
-        }
-      spent = g_queue_pop_head (&replay->spent);
+      ended = replay->finished;
+      if (!ended)
+        spent = g_queue_pop_head (&replay->spent);
       g_mutex_unlock (&replay->lock);
 
-      batch = read_batch (replay, spent, &more, &local_error);
-      /* On one processor a second thread would only take turns. */
-      if (more && replay->state == WORKER_NONE)
+      if (!ended)
         {
-          if (plog_sched_n_cpus () > 1)
-            start_worker (replay);
-          else
-            replay->state = WORKER_INLINE;
-        }
-      if (!more)
-        {
-          g_mutex_lock (&replay->lock);
-          replay->finished = TRUE;
-          g_mutex_unlock (&replay->lock);
-        }
-      if (batch->len > 0)
-        {
-          /* An error comes after the ops before it: keep it. */
-          if (local_error != NULL)
+          GError *local_error = NULL;
+          gboolean more;
+
+          batch = read_batch (replay, spent, &more, &local_error);
+          /* Queued before a worker starts, which reads what follows. */
+          push (replay, batch, more, local_error);
+          /* On one processor a second thread would only take turns. */
+          if (more && replay->state == WORKER_NONE)
             {
-              g_mutex_lock (&replay->lock);
-              replay->error = local_error;
-              g_mutex_unlock (&replay->lock);
+              if (plog_sched_n_cpus () > 1)
+                start_worker (replay);
+              else
+                replay->state = WORKER_INLINE;
             }
-          return batch;
-        }
-      g_ptr_array_unref (batch);
-      if (!more)
-        {
-          *finished = TRUE;
-          if (local_error != NULL)
-            g_propagate_error (error, local_error);
-          return NULL;
         }
     }
 
