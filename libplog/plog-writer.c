@@ -276,6 +276,14 @@ kick_drainer (PlogWriter *writer)
   g_cond_signal (&writer->drain_cond);
 }
 
+/* Wakes the writer thread if it waits while buffers are queued. */
+static void
+kick_idle_drainer_locked (PlogWriter *writer)
+{
+  if (writer->drainer_idle && !g_queue_is_empty (&writer->full))
+    kick_drainer (writer);
+}
+
 /* Writes the oldest queued buffer without the lock. A failed write is
  * cut away again, so that the log never holds a partial record followed
  * by a good one, and the buffer stays queued for the next try. Called
@@ -318,8 +326,7 @@ write_head_locked (PlogWriter  *writer,
   writer_wake_cond (writer);
   /* The writer thread may have been woken for a buffer while this thread
    * wrote, and gone back to sleep. */
-  if (writer->drainer_idle && !g_queue_is_empty (&writer->full))
-    kick_drainer (writer);
+  kick_idle_drainer_locked (writer);
   return TRUE;
 }
 
@@ -534,8 +541,7 @@ syncer_thread (gpointer data)
       /* What was dumped reaches the kernel within a tick, however few
        * buffers wait. */
       seal_locked (writer);
-      if (writer->drainer_idle && !g_queue_is_empty (&writer->full))
-        kick_drainer (writer);
+      kick_idle_drainer_locked (writer);
       start_writeback_locked (writer);
 
       now = g_get_monotonic_time ();
