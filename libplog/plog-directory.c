@@ -335,6 +335,20 @@ plog_directory_sync (PlogDirectory  *dir,
   return TRUE;
 }
 
+/* Ends a snapshot: without its end record, a reader takes it for one
+ * that was cut short. */
+static gboolean
+write_end (int          fd,
+           const char  *path,
+           GError     **error)
+{
+  struct stat st;
+
+  if (fstat (fd, &st) != 0)
+    return plog_set_io_error (error, errno, "stat", path);
+  return plog_segment_write_end (fd, path, st.st_size, error);
+}
+
 gboolean
 plog_directory_install_snapshot (PlogDirectory         *dir,
                                  guint64                seq,
@@ -350,6 +364,7 @@ plog_directory_install_snapshot (PlogDirectory         *dir,
   if (fd < 0)
     return FALSE;
   if (!write_func (fd, tmp_path, user_data, error) ||
+      !write_end (fd, tmp_path, error) ||
       !plog_segment_sync (fd, tmp_path, error))
     {
       close (fd);

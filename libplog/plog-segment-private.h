@@ -14,7 +14,13 @@
 G_BEGIN_DECLS
 
 #define PLOG_SEGMENT_HEADER_SIZE 16
-#define PLOG_SEGMENT_VERSION     1
+/* The version that writers write; readers also accept version 1, whose
+ * snapshots have no end record. */
+#define PLOG_SEGMENT_VERSION     2
+/* A snapshot ends with an end record: u32 0 (where a record has its
+ * length), u32 CRC-32C of the next 8 bytes, u64 LE offset of the end
+ * record itself. A snapshot cut short anywhere lacks it. */
+#define PLOG_SEGMENT_END_SIZE    16
 
 typedef enum
 {
@@ -66,6 +72,12 @@ int       plog_segment_reserve       (int               fd,
 gboolean  plog_segment_has_reserved  (const struct stat *st);
 /* Gives back the blocks reserved beyond the end of a file. Best effort. */
 void      plog_segment_release       (int               fd);
+/* Appends the end record to a snapshot open for appending, whose size is
+ * @size. */
+gboolean  plog_segment_write_end     (int               fd,
+                                      const char       *path,
+                                      gint64            size,
+                                      GError          **error);
 /* Creates @path (which must not exist) with a header; returns its fd,
  * open for appending, or -1. */
 int       plog_segment_create        (const char       *path,

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "plog-crc32c-private.h"
 #include "plog-error.h"
 #include "plog-segment-private.h"
 
@@ -47,6 +48,8 @@ plog_segment_header_encode (guint8          *buf,
   memcpy (buf + 8, &le, 8);
 }
 
+/* Whether @buf is the header of a file of @kind numbered @seq, in
+ * version 1 or the current one. */
 static gboolean
 header_is_valid (const guint8    *buf,
                  PlogSegmentKind  kind,
@@ -55,7 +58,34 @@ header_is_valid (const guint8    *buf,
   guint8 expected[PLOG_SEGMENT_HEADER_SIZE];
 
   plog_segment_header_encode (expected, kind, seq);
+  if (buf[4] == 1)
+    expected[4] = 1;
   return memcmp (buf, expected, PLOG_SEGMENT_HEADER_SIZE) == 0;
+}
+
+static void
+end_record_encode (guint8 *buf,
+                   gint64  offset)
+{
+  guint64 le = GUINT64_TO_LE ((guint64) offset);
+  guint32 crc;
+
+  memset (buf, 0, 4);
+  memcpy (buf + 8, &le, 8);
+  crc = GUINT32_TO_LE (plog_crc32c (0, buf + 8, 8));
+  memcpy (buf + 4, &crc, 4);
+}
+
+gboolean
+plog_segment_write_end (int          fd,
+                        const char  *path,
+                        gint64       size,
+                        GError     **error)
+{
+  guint8 end[PLOG_SEGMENT_END_SIZE];
+
+  end_record_encode (end, size);
+  return plog_segment_write_all (fd, path, end, sizeof end, error);
 }
 
 int
@@ -270,6 +300,7 @@ struct _PlogSegmentReader
   gint64           read_offset; /* file offset of the next read */
 
   gboolean         header_done;
+  gboolean         needs_end;   /* a snapshot of version 2 or later */
   gboolean         done;
   gboolean         torn;
   gint64           end;         /* file offset after the last good record */
@@ -475,6 +506,34 @@ damaged (PlogSegmentReader  *reader,
   return corrupt (reader, offset, what, error);
 }
 
+/* The end record of a snapshot at @offset: it must be whole, name its
+ * own offset, and end the file. */
+static gboolean
+end_record (PlogSegmentReader  *reader,
+            gint64              offset,
+            GError            **error)
+{
+  guint8 expected[PLOG_SEGMENT_END_SIZE];
+  gssize avail;
+
+  avail = reader_fill (reader, PLOG_SEGMENT_END_SIZE, error);
+  if (avail < 0)
+    return (reader->done = TRUE, FALSE);
+  if (avail < PLOG_SEGMENT_END_SIZE)
+    return corrupt (reader, offset, "truncated end record", error);
+  end_record_encode (expected, offset);
+  if (memcmp (reader->buf + reader->buf_start, expected, PLOG_SEGMENT_END_SIZE) != 0)
+    return corrupt (reader, offset, "bad end record", error);
+  avail = reader_fill (reader, PLOG_SEGMENT_END_SIZE + 1, error);
+  if (avail < 0)
+    return (reader->done = TRUE, FALSE);
+  if (avail > PLOG_SEGMENT_END_SIZE)
+    return corrupt (reader, offset + PLOG_SEGMENT_END_SIZE, "data after the end record", error);
+  reader->done = TRUE;
+  reader->end = offset + PLOG_SEGMENT_END_SIZE;
+  return FALSE;
+}
+
 static gboolean
 reader_next (PlogSegmentReader  *reader,
              PlogRecordView     *view,
@@ -504,7 +563,8 @@ reader_next (PlogSegmentReader  *reader,
 
           if (memcmp (reader->buf, zeros, PLOG_SEGMENT_HEADER_SIZE) == 0)
             return damaged (reader, 0, "zeroed header", error);
-          if (memcmp (reader->buf, segment_magic, 4) == 0 && reader->buf[4] != PLOG_SEGMENT_VERSION)
+          if (memcmp (reader->buf, segment_magic, 4) == 0 &&
+              (reader->buf[4] < 1 || reader->buf[4] > PLOG_SEGMENT_VERSION))
             {
               char what[64];
 
@@ -514,6 +574,7 @@ reader_next (PlogSegmentReader  *reader,
           return corrupt (reader, 0, "bad header", error);
         }
       reader->header_done = TRUE;
+      reader->needs_end = reader->kind == PLOG_SEGMENT_SNAPSHOT && reader->buf[4] >= 2;
       reader->buf_start = PLOG_SEGMENT_HEADER_SIZE;
       reader->end = PLOG_SEGMENT_HEADER_SIZE;
     }
@@ -524,6 +585,8 @@ reader_next (PlogSegmentReader  *reader,
     return (reader->done = TRUE, FALSE);
   if (avail == 0)
     {
+      if (reader->needs_end)
+        return corrupt (reader, offset, "no end record, the snapshot is cut short", error);
       reader->done = TRUE;
       return FALSE;
     }
@@ -554,6 +617,8 @@ reader_next (PlogSegmentReader  *reader,
 
         case PLOG_RECORD_BAD:
         default:
+          if (reader->needs_end && memcmp (p, "\0\0\0\0", 4) == 0)
+            return end_record (reader, offset, error);
           return damaged (reader, offset, "bad record", error);
         }
     }

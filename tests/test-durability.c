@@ -29,6 +29,7 @@
 
 #define WAIT_SECONDS 120
 #define HEADER_SIZE 16
+#define END_SIZE 16
 #define NOBODY 65534
 
 /* {{{ Helpers */
@@ -460,7 +461,8 @@ file_seq (const char *path)
   return g_ascii_strtoull (name, NULL, 10);
 }
 
-/* The start offsets of the records of a whole file. */
+/* The start offsets of the records of a whole file; a snapshot's end
+ * record (length 0, the last 16 bytes) is not one of them. */
 static GArray *
 record_starts (const char *path)
 {
@@ -470,11 +472,18 @@ record_starts (const char *path)
   GArray *starts = g_array_new (FALSE, FALSE, sizeof (goffset));
   gsize pos = HEADER_SIZE;
 
+  if (g_str_has_suffix (path, ".snap"))
+    {
+      g_assert_cmpuint (len, >=, HEADER_SIZE + END_SIZE);
+      len -= END_SIZE;
+      g_assert_cmpuint (p[len] | p[len + 1] | p[len + 2] | p[len + 3], ==, 0);
+    }
   while (pos + 8 <= len)
     {
       guint32 payload = p[pos] | (p[pos + 1] << 8) | (p[pos + 2] << 16) | ((guint32) p[pos + 3] << 24);
       goffset start = pos;
 
+      g_assert_cmpuint (payload, >, 0);
       g_array_append_val (starts, start);
       pos += 8 + (gsize) payload;
     }
@@ -1051,6 +1060,252 @@ test_damaged_snapshot (gconstpointer data)
   assert_dir_unchanged (before, dir);
   free_logger (logger);
   assert_dir_unchanged (before, dir);
+  plog_test_rm_rf (dir);
+}
+
+/* A snapshot of @n numbered ops in @dir, with no log after it; returns
+ * its path. */
+static char *
+make_snapshot (const char *dir,
+               guint32     n)
+{
+  PlogLogger *logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+  g_autoptr(GPtrArray) logs = NULL;
+  char *snap;
+
+  record_ok (logger);
+  dump_numbered (logger, 0, n);
+  stop_ok (logger);
+  compact_ok (logger);
+  free_logger (logger);
+
+  logs = plog_test_list_files (dir, ".log");
+  g_assert_cmpuint (logs->len, ==, 0);
+  snap = newest_file (dir, ".snap");
+  g_assert_cmpuint (record_starts (snap)->len, ==, n);
+  return snap;
+}
+
+/* Replays @dir, which must fail with PLOG_ERROR_CORRUPT in @snap at
+ * @offset after delivering @n_before distinct numbered ops. */
+static void
+assert_snapshot_corrupt (const char *dir,
+                         const char *snap,
+                         gint64      offset,
+                         guint       n_before)
+{
+  PlogLogger *logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) got = replay_fails (logger, &error);
+  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+
+  assert_corrupt (error, snap, offset);
+  g_assert_cmpuint (got->len, ==, n_before);
+  for (guint i = 0; i < got->len; i++)
+    {
+      gint64 n = op_number (g_ptr_array_index (got, i));
+
+      g_assert_cmpint (n, >=, 0);
+      g_assert_true (g_hash_table_add (seen, GSIZE_TO_POINTER (n)));
+    }
+  free_logger (logger);
+}
+
+/* A snapshot cut short anywhere, even between two records, is corrupt:
+ * it never replays as a smaller state. */
+static void
+test_snapshot_every_cut (void)
+{
+  g_autofree char *dir = plog_test_make_tmpdir ();
+  g_autofree char *snap = make_snapshot (dir, 12);
+  g_autoptr(GArray) starts = record_starts (snap);
+  g_autoptr(GBytes) whole = read_file (snap);
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (whole, &len);
+
+  for (gsize cut = 0; cut < len; cut++)
+    {
+      guint n_before = 0;
+      gint64 offset;
+
+      /* the records that lie wholly before the cut */
+      while (n_before < starts->len &&
+             (n_before + 1 < starts->len
+              ? g_array_index (starts, goffset, n_before + 1)
+              : (goffset) (len - END_SIZE)) <= (goffset) cut)
+        n_before++;
+      if (cut < HEADER_SIZE)
+        offset = 0;
+      else if (n_before < starts->len)
+        offset = g_array_index (starts, goffset, n_before);
+      else
+        offset = len - END_SIZE;
+
+      write_file (snap, data, len);
+      truncate_file (snap, cut);
+      assert_snapshot_corrupt (dir, snap, offset, n_before);
+    }
+
+  /* and whole, it replays every op */
+  write_file (snap, data, len);
+  {
+    PlogLogger *logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+    g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (plog_logger_play (logger, collect_cb, got, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (got->len, ==, starts->len);
+    free_logger (logger);
+  }
+  plog_test_rm_rf (dir);
+}
+
+typedef enum
+{
+  END_BAD_OFFSET,
+  END_BAD_CRC,
+  END_DATA_AFTER,
+  END_SNAPSHOT_APPENDED,
+} EndDamage;
+
+/* A damaged end record, or bytes after it, is corruption too; nothing is
+ * changed or removed for it. */
+static void
+test_snapshot_end (gconstpointer user_data)
+{
+  EndDamage kind = GPOINTER_TO_INT (user_data);
+  g_autofree char *dir = plog_test_make_tmpdir ();
+  g_autofree char *snap = make_snapshot (dir, 9);
+  goffset len = file_size (snap);
+  g_autoptr(GHashTable) before = NULL;
+  gint64 offset = len - END_SIZE;
+  PlogLogger *logger;
+
+  /* a log after the snapshot, so that a compaction reads it */
+  logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+  record_ok (logger);
+  dump_numbered (logger, 9, 12);
+  stop_ok (logger);
+  free_logger (logger);
+
+  switch (kind)
+    {
+    case END_BAD_OFFSET:
+      xor_byte (snap, len - 8, 0x01);
+      break;
+    case END_BAD_CRC:
+      xor_byte (snap, len - 12, 0x80);
+      break;
+    case END_DATA_AFTER:
+      append_file (snap, (const guint8 *) "\0", 1);
+      offset = len;
+      break;
+    case END_SNAPSHOT_APPENDED:
+      {
+        /* two snapshots glued together: the first end record is not
+         * the last bytes */
+        g_autoptr(GBytes) data = read_file (snap);
+
+        append_file (snap, (const guint8 *) g_bytes_get_data (data, NULL) + HEADER_SIZE,
+                     len - HEADER_SIZE);
+        offset = len;
+      }
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  before = dir_contents (dir);
+
+  assert_snapshot_corrupt (dir, snap, offset, 9);
+  logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false (plog_logger_record (logger, &error));
+    assert_corrupt (error, snap, offset);
+    g_clear_error (&error);
+    error = compact (logger);
+    assert_corrupt (error, snap, offset);
+  }
+  free_logger (logger);
+  assert_dir_unchanged (before, dir);
+  plog_test_rm_rf (dir);
+}
+
+/* Files of format version 1 (snapshots without an end record) are still
+ * read; a version the library does not know is refused, even in the
+ * newest log, where it is never taken for a torn tail. */
+static void
+test_format_versions (void)
+{
+  g_autofree char *dir = plog_test_make_tmpdir ();
+  g_autofree char *snap = make_snapshot (dir, 7);
+  g_autofree char *log = NULL;
+  guint64 log_seq;
+
+  {
+    PlogLogger *logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+
+    record_ok (logger);
+    dump_numbered (logger, 7, 10);
+    stop_ok (logger);
+    free_logger (logger);
+  }
+  log = newest_file (dir, ".log");
+  log_seq = file_seq (log);
+  g_assert_cmpuint (read_byte (snap, 4), ==, 2);
+  g_assert_cmpuint (read_byte (log, 4), ==, 2);
+
+  /* version 1: no end record */
+  truncate_file (snap, file_size (snap) - END_SIZE);
+  xor_byte (snap, 4, 2 ^ 1);
+  xor_byte (log, 4, 2 ^ 1);
+  {
+    PlogLogger *logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+    g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (plog_logger_play (logger, collect_cb, got, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (got->len, ==, 10);
+    for (guint i = 0; i < got->len; i++)
+      g_assert_cmpint (op_number (g_ptr_array_index (got, i)), >=, 0);
+    /* and the next compaction writes the current version */
+    compact_ok (logger);
+    free_logger (logger);
+  }
+  g_free (snap);
+  snap = newest_file (dir, ".snap");
+  g_assert_cmpuint (file_seq (snap), >, log_seq);
+  g_assert_cmpuint (read_byte (snap, 4), ==, 2);
+  g_assert_cmpuint (record_starts (snap)->len, ==, 10);
+
+  /* an unknown version in the newest log */
+  {
+    PlogLogger *logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+
+    record_ok (logger);
+    dump_numbered (logger, 10, 12);
+    stop_ok (logger);
+    free_logger (logger);
+  }
+  g_free (log);
+  log = newest_file (dir, ".log");
+  xor_byte (log, 4, 2 ^ 3);
+  {
+    PlogLogger *logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) got = replay_fails (logger, &error);
+
+    assert_corrupt (error, log, 4);
+    g_assert_nonnull (strstr (error->message, "version 3"));
+    g_assert_cmpuint (got->len, ==, 10);
+    g_clear_error (&error);
+    g_assert_false (plog_logger_record (logger, &error));
+    assert_corrupt (error, log, 4);
+    free_logger (logger);
+  }
   plog_test_rm_rf (dir);
 }
 
@@ -2596,6 +2851,12 @@ main (int   argc,
   g_test_add_data_func ("/durability/snapshot/last-record", GINT_TO_POINTER (SNAP_LAST_RECORD), test_damaged_snapshot);
   g_test_add_data_func ("/durability/snapshot/truncated", GINT_TO_POINTER (SNAP_TRUNCATED), test_damaged_snapshot);
   g_test_add_data_func ("/durability/snapshot/header", GINT_TO_POINTER (SNAP_HEADER), test_damaged_snapshot);
+  g_test_add_func ("/durability/snapshot/every-cut", test_snapshot_every_cut);
+  g_test_add_data_func ("/durability/snapshot/end/bad-offset", GINT_TO_POINTER (END_BAD_OFFSET), test_snapshot_end);
+  g_test_add_data_func ("/durability/snapshot/end/bad-crc", GINT_TO_POINTER (END_BAD_CRC), test_snapshot_end);
+  g_test_add_data_func ("/durability/snapshot/end/data-after", GINT_TO_POINTER (END_DATA_AFTER), test_snapshot_end);
+  g_test_add_data_func ("/durability/snapshot/end/glued", GINT_TO_POINTER (END_SNAPSHOT_APPENDED), test_snapshot_end);
+  g_test_add_func ("/durability/format/versions", test_format_versions);
   g_test_add_data_func ("/durability/old-log/middle-record", GINT_TO_POINTER (OLD_LOG_MIDDLE_RECORD), test_damaged_old_log);
   g_test_add_data_func ("/durability/old-log/last-record", GINT_TO_POINTER (OLD_LOG_LAST_RECORD), test_damaged_old_log);
   g_test_add_data_func ("/durability/old-log/truncated", GINT_TO_POINTER (OLD_LOG_TRUNCATED), test_damaged_old_log);
