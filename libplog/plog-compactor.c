@@ -578,7 +578,7 @@ plog_compactor_free (PlogCompactor *compactor)
    * the logger. */
   for (guint i = 0; i < compactor->pending->len; i++)
     {
-      g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED,
+      g_autoptr(GError) error = g_error_new_literal (PLOG_ERROR, PLOG_ERROR_FAILED,
                                                      "The logger was disposed");
       return_task (compactor->pending->pdata[i], error);
     }

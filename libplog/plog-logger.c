@@ -54,6 +54,16 @@
  * least every 200 ms, so a crash of the process loses at most that much
  * (nothing under [enum@Plog.SyncMode.ALWAYS]).
  *
+ * The logger holds its directory's lock until it is disposed: when its
+ * last reference goes, or at `g_object_run_dispose()` (`run_dispose()` in
+ * Python and JavaScript, to close it without waiting for the garbage
+ * collector). Disposing stops a recording logger as
+ * [method@Plog.Logger.stop] does, but drops what cannot be written.
+ * A disposed logger is not recording; [method@Plog.Logger.dump] fails
+ * on it with [error@Plog.Error.NOT_RECORDING],
+ * [method@Plog.Logger.stop] and [method@Plog.Logger.flush] do nothing,
+ * and every other method fails with [error@Plog.Error.FAILED].
+ *
  * Since: 1.0
  */
 
@@ -71,6 +81,7 @@ struct _PlogLogger
   GError        *init_error;     /* (owned) (nullable) */
   guint          init_done : 1;
   guint          recording : 1;
+  guint          disposed : 1;
 };
 
 static void plog_logger_initable_iface_init (GInitableIface *iface);
@@ -176,6 +187,16 @@ plog_logger_initable_init (GInitable     *initable,
       g_propagate_error (error, g_error_copy (self->init_error));
       return FALSE;
     }
+  /* Fixed now: the logger must not follow a later chdir() of the
+   * process into another directory. */
+  if (!g_path_is_absolute (self->directory))
+    {
+      g_autofree char *cwd = g_get_current_dir ();
+      char *absolute = g_build_filename (cwd, self->directory, NULL);
+
+      g_free (self->directory);
+      self->directory = absolute;
+    }
   self->dir = plog_directory_open (self->directory, &self->init_error);
   if (self->dir == NULL)
     {
@@ -211,9 +232,35 @@ plog_logger_dispose (GObject *object)
       if (!plog_writer_close (self->writer, TRUE, &error))
         g_debug ("Stopping the logger of “%s” failed: %s", self->directory, error->message);
     }
+  /* Everything goes, the lock too: a binding's run_dispose() closes the
+   * logger, and later calls fail with an error (see logger_is_usable()). */
   g_clear_pointer (&self->compactor, plog_compactor_free);
+  g_clear_pointer (&self->writer, plog_writer_free);
+  g_clear_pointer (&self->dir, plog_directory_unref);
+  self->recording = FALSE;
+  self->disposed = self->init_done && self->init_error == NULL;
 
   G_OBJECT_CLASS (plog_logger_parent_class)->dispose (object);
+}
+
+/* Whether @self may be used: a logger that failed to initialize is a
+ * programmer's error (a critical); one whose dispose ran (a binding's
+ * run_dispose(), say) holds nothing any more, and calls on it fail. */
+#define CHECK_USABLE(self, error, val)                                  \
+  G_STMT_START {                                                        \
+    g_return_val_if_fail ((self)->dir != NULL || (self)->disposed, val); \
+    if (G_UNLIKELY ((self)->disposed))                                  \
+      return (set_disposed_error ((self), (error)), val);               \
+  } G_STMT_END
+
+static void
+set_disposed_error (PlogLogger  *self,
+                    GError     **error)
+{
+  g_autofree char *display = g_filename_display_name (self->directory);
+
+  g_set_error (error, PLOG_ERROR, PLOG_ERROR_FAILED,
+               "The logger of “%s” was disposed", display);
 }
 
 static void
@@ -221,8 +268,6 @@ plog_logger_finalize (GObject *object)
 {
   PlogLogger *self = PLOG_LOGGER (object);
 
-  g_clear_pointer (&self->writer, plog_writer_free);
-  g_clear_pointer (&self->dir, plog_directory_unref);
   g_clear_pointer (&self->directory, g_free);
   g_clear_pointer (&self->main_context, g_main_context_unref);
   g_clear_error (&self->init_error);
@@ -345,6 +390,10 @@ plog_logger_class_init (PlogLoggerClass *klass)
    *
    * The directory of the logger's files. It is created (0700) when it
    * does not exist.
+   *
+   * A relative path is taken from the current directory when the logger
+   * is initialized, and the property holds the absolute path from then
+   * on: a later `chdir()` of the process does not move the logger.
    *
    * Since: 1.0
    */
@@ -484,7 +533,8 @@ plog_logger_new (const char  *directory,
  * plog_logger_get_directory: (get-property directory)
  * @self: a `PlogLogger`
  *
- * The directory of the logger's files.
+ * The directory of the logger's files: as given, or made absolute
+ * when it was relative (see [property@Plog.Logger:directory]).
  *
  * Returns: (type filename): the directory
  *
@@ -675,8 +725,8 @@ plog_logger_record (PlogLogger  *self,
   gboolean ok;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
-  g_return_val_if_fail (self->dir != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  CHECK_USABLE (self, error, FALSE);
 
   if (self->recording)
     return TRUE;
@@ -772,9 +822,19 @@ plog_logger_dump (PlogLogger  *self,
   guint64 log_seq;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
-  g_return_val_if_fail (self->dir != NULL, FALSE);
+  g_return_val_if_fail (self->dir != NULL || self->disposed, FALSE);
   g_return_val_if_fail (op != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* A disposed logger records no more. */
+  if (G_UNLIKELY (self->disposed))
+    {
+      g_autofree char *display = g_filename_display_name (self->directory);
+
+      g_set_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING,
+                   "The logger of “%s” is not recording", display);
+      return FALSE;
+    }
 
   if (!plog_writer_append (self->writer, op, &log_seq, &log_size, error))
     return FALSE;
@@ -809,8 +869,12 @@ plog_logger_flush (PlogLogger  *self,
                    GError     **error)
 {
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
-  g_return_val_if_fail (self->dir != NULL, FALSE);
+  g_return_val_if_fail (self->dir != NULL || self->disposed, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* A disposed logger is not recording. */
+  if (self->disposed)
+    return TRUE;
 
   return plog_writer_flush (self->writer, error);
 }
@@ -841,8 +905,12 @@ plog_logger_stop (PlogLogger  *self,
   gboolean ok;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
-  g_return_val_if_fail (self->dir != NULL, FALSE);
+  g_return_val_if_fail (self->dir != NULL || self->disposed, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* A disposed logger is not recording. */
+  if (self->disposed)
+    return TRUE;
 
   if (!self->recording)
     return TRUE;
@@ -887,8 +955,8 @@ plog_logger_clear (PlogLogger  *self,
   gboolean ok;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
-  g_return_val_if_fail (self->dir != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  CHECK_USABLE (self, error, FALSE);
 
   ok = plog_compactor_clear (self->compactor, &stopped, error);
   if (stopped && self->recording)
@@ -919,8 +987,8 @@ plog_logger_open_cursor (PlogLogger  *self,
                          GError     **error)
 {
   g_return_val_if_fail (PLOG_IS_LOGGER (self), NULL);
-  g_return_val_if_fail (self->dir != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  CHECK_USABLE (self, error, NULL);
 
   return _plog_cursor_open (self->dir, self->writer, G_MAXUINT64, TRUE, error);
 }
@@ -1011,9 +1079,9 @@ plog_logger_play (PlogLogger       *self,
                   GError          **error)
 {
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
-  g_return_val_if_fail (self->dir != NULL, FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  CHECK_USABLE (self, error, FALSE);
 
   return play_internal (self, operate, NULL, user_data, cancellable, error);
 }
@@ -1043,9 +1111,9 @@ plog_logger_play_full (PlogLogger           *self,
                        GError              **error)
 {
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
-  g_return_val_if_fail (self->dir != NULL, FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  CHECK_USABLE (self, error, FALSE);
 
   return play_internal (self, NULL, operate, user_data, cancellable, error);
 }
@@ -1173,7 +1241,7 @@ plog_logger_play_async (PlogLogger          *self,
   PlayData *play;
 
   g_return_if_fail (PLOG_IS_LOGGER (self));
-  g_return_if_fail (self->compactor != NULL);
+  g_return_if_fail (self->dir != NULL || self->disposed);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
@@ -1250,12 +1318,20 @@ plog_logger_compact_async (PlogLogger          *self,
   g_autoptr(GTask) task = NULL;
 
   g_return_if_fail (PLOG_IS_LOGGER (self));
-  g_return_if_fail (self->compactor != NULL);
+  g_return_if_fail (self->dir != NULL || self->disposed);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, plog_logger_compact_async);
   g_task_set_return_on_cancel (task, FALSE);
+  if (G_UNLIKELY (self->disposed))
+    {
+      GError *error = NULL;
+
+      set_disposed_error (self, &error);
+      g_task_return_error (task, error);
+      return;
+    }
   plog_compactor_request (self->compactor, task);
 }
 

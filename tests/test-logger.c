@@ -2720,6 +2720,148 @@ test_null_self (Fixture       *f,
 #undef EXPECT_CRITICAL
 }
 
+/* ------------------------------------------------------------------ */
+/* Relative paths and disposal                                         */
+
+/* A logger opened with a relative path stays in its directory when the
+ * process changes directory: it neither writes into another one nor
+ * loses its lock. */
+static void
+test_relative_directory (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *other = g_build_filename (f->tmp, "elsewhere", NULL);
+  g_autofree char *other_db = g_build_filename (other, "db", NULL);
+  g_autoptr(PlogLogger) logger = NULL;
+  g_autoptr(PlogLogger) second = NULL;
+  g_autoptr(GPtrArray) ops = op_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir (other, 0700), ==, 0);
+  g_assert_cmpint (g_chdir (f->tmp), ==, 0);
+  logger = open_logger ("db");
+  g_assert_cmpstr (plog_logger_get_directory (logger), ==, f->path);
+  record (logger);
+  g_ptr_array_add (ops, op_put ("a", "1", 1));
+  dump_one (logger, ops->pdata[0]);
+
+  g_assert_cmpint (g_chdir (other), ==, 0);
+  g_ptr_array_add (ops, op_put ("b", "2", 2));
+  dump_one (logger, ops->pdata[1]);
+  stop (logger);
+  record (logger);
+  g_ptr_array_add (ops, op_put ("c", "3", 3));
+  dump_one (logger, ops->pdata[2]);
+  assert_replays (logger, ops);
+  g_assert_false (g_file_test (other_db, G_FILE_TEST_EXISTS));
+
+  /* still locked; and a logger of the new "db" is another one */
+  second = plog_logger_new (f->path, &error);
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_LOCKED);
+  g_assert_null (second);
+  g_clear_error (&error);
+  second = open_logger ("db");
+  g_assert_cmpstr (plog_logger_get_directory (second), ==, other_db);
+  {
+    g_autoptr(GPtrArray) none = op_array_new ();
+
+    assert_replays (second, none);
+  }
+
+  g_assert_cmpint (g_chdir (cwd), ==, 0);
+  stop (logger);
+}
+
+typedef struct
+{
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} PlayResult;
+
+static void
+play_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  PlayResult *r = user_data;
+
+  r->ok = plog_logger_play_finish (PLOG_LOGGER (source), result, &r->error);
+  r->done = TRUE;
+}
+
+/* g_object_run_dispose() closes a logger: it stops, the lock goes, and
+ * later calls fail cleanly instead of crashing. */
+static void
+test_run_dispose (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = every_kind_ops ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlogOp) op = op_put ("late", "op", 7);
+  CompactResult in_flight = { 0, }, after = { 0, };
+  PlayResult play = { 0, };
+  guint notified = 0;
+
+  record (f->logger);
+  dump_all (f->logger, ops);
+  plog_logger_compact_async (f->logger, NULL, compact_done, &in_flight);
+  g_signal_connect (f->logger, "notify::recording", G_CALLBACK (count_notify), &notified);
+
+  g_object_run_dispose (G_OBJECT (f->logger));
+  g_assert_false (plog_logger_get_recording (f->logger));
+  g_assert_cmpstr (plog_logger_get_directory (f->logger), ==, f->path);
+  /* the compaction it had asked for ends either way */
+  ITERATE_UNTIL (in_flight.done, TIMEOUT_MS);
+  g_assert_true (in_flight.ok || g_error_matches (in_flight.error, PLOG_ERROR, PLOG_ERROR_FAILED));
+  g_clear_error (&in_flight.error);
+
+  g_assert_false (plog_logger_dump (f->logger, op, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
+  g_clear_error (&error);
+  g_assert_true (plog_logger_flush (f->logger, &error));
+  g_assert_no_error (error);
+  g_assert_true (plog_logger_stop (f->logger, &error));
+  g_assert_no_error (error);
+  g_assert_false (plog_logger_record (f->logger, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, f->path));
+  g_clear_error (&error);
+  g_assert_false (plog_logger_play (f->logger, NULL, NULL, NULL, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_null (plog_logger_open_cursor (f->logger, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_false (plog_logger_clear (f->logger, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_FAILED);
+  g_clear_error (&error);
+  plog_logger_compact_async (f->logger, NULL, compact_done, &after);
+  plog_logger_play_async (f->logger, NULL, play_done, &play);
+  ITERATE_UNTIL (after.done && play.done, TIMEOUT_MS);
+  g_assert_false (after.ok);
+  g_assert_error (after.error, PLOG_ERROR, PLOG_ERROR_FAILED);
+  g_clear_error (&after.error);
+  g_assert_false (play.ok);
+  g_assert_error (play.error, PLOG_ERROR, PLOG_ERROR_FAILED);
+  g_clear_error (&play.error);
+  plog_logger_limit (f->logger, 4096);
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_ALWAYS);
+  /* a second dispose, as the last unref does, is harmless */
+  g_object_run_dispose (G_OBJECT (f->logger));
+  g_assert_cmpuint (notified, ==, 0);
+
+  /* the lock is free while the disposed object lives on, and every
+   * op dumped before is there */
+  {
+    g_autoptr(PlogLogger) next = open_logger (f->path);
+    g_autoptr(PlogTestModel) model = plog_test_model_new_from_ops (ops);
+
+    assert_replays_to (next, model);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2735,6 +2877,8 @@ main (int   argc,
   ADD ("/logger/new/unwritable-directory", test_new_unwritable_directory, FALSE);
   ADD ("/logger/play/fifo", test_play_fifo, FALSE);
   ADD ("/logger/lock/same-process", test_lock_same_process, FALSE);
+  ADD ("/logger/new/relative-directory", test_relative_directory, FALSE);
+  ADD ("/logger/dispose/run-dispose", test_run_dispose, TRUE);
   g_test_add_func ("/logger/lock/other-process", test_lock_other_process);
 
   ADD ("/logger/property/directory", test_property_directory, TRUE);
