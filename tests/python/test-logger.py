@@ -745,6 +745,88 @@ class PropertyTests(LoggerTestCase):
         logger.stop()
         self.assertEqual(len(list(logger.open_cursor())), 1)
 
+    def test_non_utf8_directory(self):
+        directory = os.fsencode(self._tmp.name) + b'/caf\xe9'
+        for open_logger in (Plog.Logger.new, Plog.Logger):
+            logger = open_logger(directory)
+            self.assertEqual(os.fsencode(logger.get_directory()), directory)
+            logger.record()
+            logger.dump(Plog.Op.new_put(b'k', b'v', 1))
+            logger.stop()
+            del logger
+            gc.collect()
+        logger = Plog.Logger(directory, max_size=4096)
+        self.assertEqual(logger.props.max_size, 4096)
+        self.assertEqual([op.key for op in logger.open_cursor()], [b'k', b'k'])
+
+    def test_relative_directory_survives_chdir(self):
+        self.logger = None
+        gc.collect()
+        cwd = os.getcwd()
+        elsewhere = os.path.join(self._tmp.name, 'elsewhere')
+        os.mkdir(elsewhere)
+        try:
+            os.chdir(self._tmp.name)
+            logger = Plog.Logger('log')
+            self.assertEqual(logger.get_directory(), self.directory)
+            logger.record()
+            os.chdir(elsewhere)
+            logger.dump(Plog.Op.new_put(b'k', b'v', 1))
+            logger.stop()
+            self.assertEqual([op.key for op in logger.open_cursor()], [b'k'])
+            self.assertFalse(os.path.exists(os.path.join(elsewhere, 'log')))
+        finally:
+            os.chdir(cwd)
+
+    def test_run_dispose_closes(self):
+        self.logger.record()
+        self.logger.dump(Plog.Op.new_put(b'k', b'v', 1))
+        self.logger.run_dispose()
+        self.assertFalse(self.logger.props.recording)
+        with self.assertRaises(GLib.Error) as caught:
+            self.logger.dump(Plog.Op.new_put(b'k', b'w', 2))
+        self.assertPlogError(caught.exception, Plog.Error.NOT_RECORDING)
+        for call in (self.logger.record, self.logger.clear,
+                     self.logger.open_cursor, lambda: self.logger.play(None)):
+            with self.assertRaises(GLib.Error) as caught:
+                call()
+            self.assertPlogError(caught.exception, Plog.Error.FAILED)
+        self.logger.stop()
+        self.logger.flush()
+        loop = GLib.MainLoop()
+        errors = []
+
+        def done(logger, result):
+            try:
+                logger.compact_finish(result)
+            except GLib.Error as e:
+                errors.append(e)
+            loop.quit()
+
+        self.logger.compact_async(None, done)
+        self.run_loop(loop)
+        self.assertPlogError(errors[0], Plog.Error.FAILED)
+        # the lock is free at once, and what was dumped is there
+        other = Plog.Logger(self.directory)
+        self.assertEqual([op.value for op in other.open_cursor()], [b'v'])
+
+    def test_play_argument_forms(self):
+        self.record_ops([Plog.Op.new_put(b'k', b'v', 1)])
+        seen = []
+        self.logger.play(lambda op: seen.append(op.key))
+        self.logger.play(lambda op: seen.append(op.key), None)
+        self.logger.play(lambda op: seen.append(op.key), Gio.Cancellable())
+        self.logger.play(lambda op: seen.append(op.key), None, None)
+        self.logger.play(lambda op: seen.append(op.key), cancellable=None)
+        self.logger.play(lambda op, data: seen.append((op.key, data)), 'd')
+        self.logger.play(lambda op, data: seen.append((op.key, data)), 'd',
+                         Gio.Cancellable())
+        self.assertEqual(seen, [b'k'] * 5 + [(b'k', 'd')] * 2)
+        with self.assertRaises(TypeError):
+            self.logger.play(lambda op: None, None, None, None)
+        with self.assertRaises(TypeError):
+            self.logger.play(lambda op: None, 'd', 'not a cancellable')
+
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)

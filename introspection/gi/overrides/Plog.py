@@ -9,9 +9,11 @@
 #   op.key, op.sub_key, op.value;
 # - an op reads like a value: op.timestamp, op.put, op.clear, op.kind,
 #   op.configuration (a dict), ==, hash() and repr();
-# - Plog.Logger(directory) opens the logger like Plog.Logger.new(directory);
+# - Plog.Logger(directory) opens the logger like Plog.Logger.new(directory),
+#   for any file name (str, bytes or os.PathLike, UTF-8 or not);
 # - logger.play(func) calls func(op) and lets an exception of func end the
-#   replay and propagate out of play();
+#   replay and propagate out of play(); it also takes a cancellable, and
+#   user data as the C order has it: play(func, user_data, cancellable);
 # - a cursor is a Python iterator: for op in logger.open_cursor(): ...
 # - an op given to a play() callable or a ::replayed handler stays valid
 #   for as long as Python keeps it.
@@ -23,6 +25,7 @@
 # introspection/gi nor introspection/gi/overrides may hold an __init__.py:
 # a regular package there would hide PyGObject's own gi package.
 
+import functools
 import os
 
 from gi.repository import GLib, GObject, Gio
@@ -270,6 +273,18 @@ def _is_replayed(detailed_signal):
 
 
 _logger_new = Plog.Logger.new
+
+
+def _call_with_data(operate, user_data, op):
+    return operate(op, user_data)
+
+
+def _is_utf8_path(path):
+    try:
+        os.fsencode(path).decode('utf-8')
+    except UnicodeDecodeError:
+        return False
+    return True
 _logger_play = Plog.Logger.play
 
 
@@ -281,7 +296,22 @@ class Logger(Plog.Logger):
     may be a str, bytes or os.PathLike.
     """
 
+    def __new__(cls, directory=None, **kwargs):
+        path = kwargs.get('directory', directory)
+        if path is not None and not _is_utf8_path(path):
+            # The directory property is text; a file name that is not
+            # UTF-8 goes through the constructor, which takes it as it is.
+            self = _logger_new(os.fspath(path))
+            self._plog_opened = True
+            return self
+        return super(Logger, cls).__new__(cls)
+
     def __init__(self, directory=None, **kwargs):
+        if self.__dict__.pop('_plog_opened', False):
+            kwargs.pop('directory', None)
+            for name, value in kwargs.items():
+                self.set_property(name.replace('_', '-'), value)
+            return
         if directory is not None:
             kwargs['directory'] = directory
         if kwargs.get('directory') is not None:
@@ -297,18 +327,42 @@ class Logger(Plog.Logger):
         """Opens the logger of directory (a str, bytes or os.PathLike)."""
         return _logger_new(os.fspath(directory))
 
-    def play(self, operate=None, cancellable=None):
+    def play(self, operate=None, *args, cancellable=None):
         """Replays the newest snapshot and every later log, in order.
 
         For each op it calls operate(op), when operate is given, then emits
         ::replayed. An exception raised by operate stops the replay and
         propagates out of play(). Raises GLib.Error on failure, for example
         Plog.Error.CORRUPT after the ops before the damage were delivered.
+
+        It takes play(operate, cancellable) and, in the order of the C
+        function, play(operate, user_data, cancellable); a user_data that
+        is not None is passed on: operate(op, user_data).
         """
+        user_data = None
+        if len(args) == 1:
+            if args[0] is None or isinstance(args[0], Gio.Cancellable):
+                if cancellable is not None:
+                    raise TypeError('play() got cancellable twice')
+                cancellable = args[0]
+            else:
+                user_data = args[0]
+        elif len(args) == 2:
+            if cancellable is not None:
+                raise TypeError('play() got cancellable twice')
+            user_data, cancellable = args
+        elif len(args) > 2:
+            raise TypeError('play() takes at most 3 arguments (%d given)'
+                            % (len(args) + 1))
+        if cancellable is not None and \
+                not isinstance(cancellable, Gio.Cancellable):
+            raise TypeError('cancellable must be a Gio.Cancellable or None')
         if operate is None:
             return _logger_play(self, None, None, cancellable)
         if not callable(operate):
             raise TypeError('operate must be callable')
+        if user_data is not None:
+            operate = functools.partial(_call_with_data, operate, user_data)
 
         failure = []
         # The C loop stops at the next op once this is cancelled.
