@@ -37,7 +37,7 @@ static async void run (string directory) throws Error {
             break;
         }
     });
-    yield logger.play_async (null);
+    yield logger.play_async ();
     logger.disconnect (handler);
     print ("%u keys replayed from %s\n", state.size (), directory);
 
@@ -54,7 +54,7 @@ static async void run (string directory) throws Error {
     logger.dump (new Plog.Op.@delete (new Bytes ("color".data)));
 
     /* Merge what was logged so far into a snapshot, on a worker thread. */
-    yield logger.compact_async (null);
+    yield logger.compact_async ();
     logger.stop ();
 
     /* Read the directory back with play () and a closure. */

@@ -156,7 +156,7 @@ delegate void Collect (Plog.Op op);
 
 static async void run_async (Plog.Logger logger, Collect collect) throws Error {
     logger.record ();
-    yield logger.compact_async (null);
+    yield logger.compact_async ();
     logger.stop ();
     var handler = logger.replayed.connect ((op) => collect (op));
     try {
