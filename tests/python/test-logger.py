@@ -810,6 +810,25 @@ class PropertyTests(LoggerTestCase):
         other = Plog.Logger(self.directory)
         self.assertEqual([op.value for op in other.open_cursor()], [b'v'])
 
+    def test_context_manager(self):
+        self.logger = None
+        gc.collect()
+        with Plog.Logger(self.directory) as logger:
+            logger.record()
+            logger.dump(Plog.Op.new_put(b'k', b'v', 1))
+        self.assertFalse(logger.props.recording)
+        # closed: the directory opens again at once
+        with Plog.Logger(self.directory) as logger:
+            self.assertEqual([op.value for op in logger.open_cursor()], [b'v'])
+            logger.record()
+            with self.assertRaises(ZeroDivisionError):
+                with logger:
+                    logger.dump(Plog.Op.new_put(b'k', b'w', 2))
+                    1 / 0
+        with Plog.Logger(self.directory) as logger:
+            self.assertEqual([op.value for op in logger.open_cursor()],
+                             [b'v', b'w'])
+
     def test_play_argument_forms(self):
         self.record_ops([Plog.Op.new_put(b'k', b'v', 1)])
         seen = []

@@ -10,7 +10,9 @@
 # - an op reads like a value: op.timestamp, op.put, op.clear, op.kind,
 #   op.configuration (a dict), ==, hash() and repr();
 # - Plog.Logger(directory) opens the logger like Plog.Logger.new(directory),
-#   for any file name (str, bytes or os.PathLike, UTF-8 or not);
+#   for any file name (str, bytes or os.PathLike, UTF-8 or not); as a
+#   context manager (with Plog.Logger(d) as logger:) it is stopped and
+#   closed at the end of the block;
 # - logger.play(func) calls func(op) and lets an exception of func end the
 #   replay and propagate out of play(); it also takes a cancellable, and
 #   user data as the C order has it: play(func, user_data, cancellable);
@@ -321,6 +323,20 @@ class Logger(Plog.Logger):
         # PlogLogger is a GInitable: g_object_new() alone would leave it
         # unusable.
         self.init(None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        """Leaving a with block stops the logger (raising GLib.Error if
+        that fails and nothing else was raised) and closes it: the lock on
+        its directory goes at once, not when the object is collected."""
+        try:
+            if exc_type is None:
+                self.stop()
+        finally:
+            self.run_dispose()
+        return False
 
     @classmethod
     def new(cls, directory):
