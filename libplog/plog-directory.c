@@ -186,8 +186,11 @@ tidy (PlogDirectory  *dir,
   for (guint i = 0; i < tmp_names->len; i++)
     {
       g_autofree char *path = g_build_filename (dir->path, tmp_names->pdata[i], NULL);
+      struct stat st;
 
-      if (g_unlink (path) != 0 && errno != ENOENT)
+      /* A directory with such a name is not libplog's: it stays. */
+      if (g_unlink (path) != 0 && errno != ENOENT &&
+          !(lstat (path, &st) == 0 && S_ISDIR (st.st_mode)))
         return plog_set_io_error (error, errno, "remove", path);
     }
   for (guint i = 0; i < entries->len; i++)

@@ -115,6 +115,7 @@ typedef struct
 {
   GWeakRef      logger;
   GMainContext *main_context;
+  gint          n_landed;       /* (atomic): landed, not yet emitted */
 } LandedData;
 
 static void
@@ -137,8 +138,9 @@ emit_compacted_cb (gpointer data)
 {
   LandedData *landed = data;
   g_autoptr(PlogLogger) self = g_weak_ref_get (&landed->logger);
+  gint n = g_atomic_int_exchange (&landed->n_landed, 0);
 
-  if (self != NULL)
+  for (gint i = 0; self != NULL && i < n; i++)
     g_signal_emit (self, signals[COMPACTED], 0);
   return G_SOURCE_REMOVE;
 }
@@ -149,11 +151,17 @@ static void
 compaction_landed (gpointer user_data)
 {
   LandedData *landed = user_data;
+  g_autoptr(GSource) source = NULL;
 
-  g_autoptr(GSource) source = g_idle_source_new ();
+  /* One emission source at a time, however many compactions land before
+   * it runs: a program that never iterates the context must not pile
+   * sources up in it. */
+  if (g_atomic_int_add (&landed->n_landed, 1) > 0)
+    return;
 
   /* Not g_main_context_invoke(): it would run the handler on this thread
    * when the context happens to be free. */
+  source = g_idle_source_new ();
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_static_name (source, "[plog] compacted");
   g_source_set_callback (source, emit_compacted_cb, g_rc_box_acquire (landed), landed_data_release);

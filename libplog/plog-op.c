@@ -675,6 +675,27 @@ append_data (GString      *str,
   g_string_append_c (str, '"');
 }
 
+/* Configuration text: UTF-8 as it is, control characters, quotes and
+ * backslashes escaped, so that the description stays on one line. */
+static void
+append_text (GString    *str,
+             const char *text)
+{
+  g_string_append_c (str, '"');
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+
+      if (c == '"' || c == '\\')
+        g_string_append_printf (str, "\\%c", c);
+      else if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (str, "\\x%02x", c);
+      else
+        g_string_append_c (str, c);
+    }
+  g_string_append_c (str, '"');
+}
+
 static int
 compare_strings (gconstpointer a,
                  gconstpointer b)
@@ -700,16 +721,21 @@ plog_op_to_string (PlogOp *self)
   static const char * const kind_names[] = {
     "configure", "put", "sub-put", "delete", "sub-delete", "clear",
   };
+  PlogOpKind kind;
   GString *str;
 
   g_return_val_if_fail (self != NULL, NULL);
 
-  str = g_string_new (kind_names[plog_op_get_kind (self)]);
+  kind = plog_op_get_kind (self);
+  str = g_string_new (kind_names[kind]);
   append_data (str, "key", self->key_data, self->key_len);
   append_data (str, "sub_key", self->sub_key_data, self->sub_key_len);
   append_data (str, "value", self->value_data, self->value_len);
   g_string_append_printf (str, " timestamp=%" G_GINT64_FORMAT, self->timestamp);
-  if (self->put && self->clear)
+  /* The flags that the kind does not already tell. */
+  if (self->put && kind == PLOG_OP_KIND_CONFIGURE)
+    g_string_append (str, " put");
+  if (self->clear && kind != PLOG_OP_KIND_CLEAR)
     g_string_append (str, " clear");
   if (self->configuration != NULL)
     {
@@ -719,8 +745,13 @@ plog_op_to_string (PlogOp *self)
       qsort (keys, n, sizeof (gpointer), compare_strings);
       g_string_append (str, " {");
       for (guint i = 0; i < n; i++)
-        g_string_append_printf (str, "%s%s=%s", i ? ", " : "", (char *) keys[i],
-                                (char *) g_hash_table_lookup (self->configuration, keys[i]));
+        {
+          if (i > 0)
+            g_string_append (str, ", ");
+          append_text (str, keys[i]);
+          g_string_append_c (str, '=');
+          append_text (str, g_hash_table_lookup (self->configuration, keys[i]));
+        }
       g_string_append_c (str, '}');
     }
   return g_string_free (str, FALSE);

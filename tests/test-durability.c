@@ -2692,6 +2692,7 @@ test_leftovers (void)
   g_autofree char *stray_snap_tmp = NULL;
   g_autofree char *stray_log_tmp = NULL;
   g_autofree char *stray_tmp = NULL;
+  g_autofree char *tmp_dir = NULL;
   g_autoptr(GHashTable) covered = NULL;
   g_autoptr(GPtrArray) expected = NULL;
   g_autoptr(GBytes) other_snap = NULL;
@@ -2767,12 +2768,16 @@ test_leftovers (void)
     write_file (stray_log_tmp, (const guint8 *) "PLOG\1L", 6);
     stray_tmp = g_build_filename (dir, "something.tmp", NULL);
     write_file (stray_tmp, (const guint8 *) "junk", 4);
+    /* a directory with such a name is not a leftover of libplog's */
+    tmp_dir = g_build_filename (dir, "folder.tmp", NULL);
+    g_assert_cmpint (g_mkdir (tmp_dir, 0700), ==, 0);
   }
 
   logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
   g_assert_false (g_file_test (stray_snap_tmp, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (stray_log_tmp, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (stray_tmp, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (tmp_dir, G_FILE_TEST_IS_DIR));
   g_assert_true (g_file_test (snap, G_FILE_TEST_EXISTS));
   {
     g_autoptr(GPtrArray) got = plog_test_replay (logger);

@@ -2720,6 +2720,45 @@ test_null_self (Fixture       *f,
 #undef EXPECT_CRITICAL
 }
 
+static void
+count_compacted (PlogLogger *logger,
+                 guint      *count)
+{
+  (*count)++;
+}
+
+/* Compactions that land while the logger's context is not iterated are
+ * each emitted once it is (they share one pending source). */
+static void
+test_compacted_idle_context (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(PlogLogger) logger = NULL;
+  guint n_compacted = 0;
+
+  g_main_context_push_thread_default (context);
+  logger = open_logger (f->path);
+  g_main_context_pop_thread_default (context);
+  g_signal_connect (logger, "compacted", G_CALLBACK (count_compacted), &n_compacted);
+  record (logger);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(PlogOp) op = op_put ("k", "v", i);
+      CompactResult r = { 0, };
+
+      dump_one (logger, op);
+      plog_logger_compact_async (logger, NULL, compact_done, &r);
+      ITERATE_UNTIL (r.done, TIMEOUT_MS);
+      g_assert_no_error (r.error);
+    }
+  g_assert_cmpuint (n_compacted, ==, 0);
+  g_assert_true (g_main_context_iteration (context, FALSE));
+  g_assert_cmpuint (n_compacted, ==, 5);
+  g_assert_false (g_main_context_pending (context));
+  stop (logger);
+}
+
 /* ------------------------------------------------------------------ */
 /* Relative paths and disposal                                         */
 
@@ -2879,6 +2918,7 @@ main (int   argc,
   ADD ("/logger/lock/same-process", test_lock_same_process, FALSE);
   ADD ("/logger/new/relative-directory", test_relative_directory, FALSE);
   ADD ("/logger/dispose/run-dispose", test_run_dispose, TRUE);
+  ADD ("/logger/compacted/idle-context", test_compacted_idle_context, FALSE);
   g_test_add_func ("/logger/lock/other-process", test_lock_other_process);
 
   ADD ("/logger/property/directory", test_property_directory, TRUE);

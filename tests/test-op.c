@@ -674,6 +674,23 @@ test_to_string (void)
   assert_to_string (configure_global, "config", NULL);
   /* Bytes that are not UTF-8 still give a valid UTF-8 string. */
   assert_to_string (binary_put, "put", NULL);
+
+  /* one line, whatever the configuration holds; flags show */
+  {
+    g_autoptr(GHashTable) odd = make_config ("line\nbreak", "tab\there \"quoted\" é", NULL);
+    g_autoptr(PlogOp) op = plog_op_new_configure (key, odd, 1);
+    g_autoptr(PlogOp) sub_del_clear = plog_op_new (key, sub_key, NULL, 0, FALSE, TRUE, NULL);
+    g_autofree char *str = plog_op_to_string (op);
+    g_autofree char *plain = plog_op_to_string (sub_del);
+    g_autofree char *with_clear = plog_op_to_string (sub_del_clear);
+
+    g_test_message ("to_string: %s", str);
+    g_assert_null (strchr (str, '\n'));
+    g_assert_null (strchr (str, '\t'));
+    g_assert_nonnull (strstr (str, "\"line\\x0abreak\"=\"tab\\x09here \\\"quoted\\\" é\""));
+    g_assert_cmpstr (plain, !=, with_clear);
+    g_assert_nonnull (strstr (with_clear, " clear"));
+  }
 }
 
 /* ref / unref and the boxed type */

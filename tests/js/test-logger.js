@@ -351,7 +351,7 @@ function testOpAccessors() {
     const conf = Plog.Op.new_configure(null, {a: 'b', 'ключ': 'значение'}, 5);
     assertEqual(conf.get_kind(), Plog.OpKind.CONFIGURE, 'configure kind');
     assertEqual(configurationOf(conf), {a: 'b', 'ключ': 'значение'}, 'configuration');
-    assert(conf.to_string().includes('ключ=значение'), `stored as UTF-8: ${conf.to_string()}`);
+    assert(conf.to_string().includes('"ключ"="значение"'), `stored as UTF-8: ${conf.to_string()}`);
     assertEqual(conf.get_configuration().a, 'b', 'an ASCII key as it is');
     assertEqual(conf.get_key(), null, 'global configuration has no key');
 
