@@ -42,7 +42,8 @@
  *
  * [method@Plog.Logger.dump] may be called from any thread. The other
  * methods may be called from any thread too, but not concurrently with
- * [method@Plog.Logger.record] or [method@Plog.Logger.stop]. Signals are
+ * [method@Plog.Logger.record] or [method@Plog.Logger.stop]; and no
+ * method concurrently with the logger's disposal. Signals are
  * emitted only in a main context you own: [signal@Plog.Logger::replayed]
  * in the thread that calls [method@Plog.Logger.play] or in the
  * thread-default context of [method@Plog.Logger.play_async], and
