@@ -29,8 +29,10 @@
  *
  * Create a logger with [ctor@Plog.Logger.new], or with `g_object_new()`
  * followed by `g_initable_init()` (in JavaScript, `new Plog.Logger({directory})`
- * then `init(null)`); a logger whose initialization failed or did not run
- * must not be used.
+ * then `init(null)`). A logger whose initialization did not run
+ * initializes itself at its first call that needs the directory, and
+ * that call fails with the error of the initialization if it fails; a
+ * logger whose initialization failed gives that error again.
  *
  * A program creates one logger for its directory at start, replays it
  * with [method@Plog.Logger.play] (or [method@Plog.Logger.play_async], or a
@@ -177,6 +179,14 @@ plog_logger_initable_init (GInitable     *initable,
   PlogLogger *self = PLOG_LOGGER (initable);
   LandedData *landed;
 
+  if (self->disposed)
+    {
+      g_autofree char *display = g_filename_display_name (self->directory);
+
+      g_set_error (error, PLOG_ERROR, PLOG_ERROR_FAILED,
+                   "The logger of “%s” was disposed", display);
+      return FALSE;
+    }
   /* As GInitable asks: later calls return the result of the first. */
   if (self->init_done)
     {
@@ -247,29 +257,31 @@ plog_logger_dispose (GObject *object)
   g_clear_pointer (&self->writer, plog_writer_free);
   g_clear_pointer (&self->dir, plog_directory_unref);
   self->recording = FALSE;
-  self->disposed = self->init_done && self->init_error == NULL;
+  self->disposed = TRUE;
 
   G_OBJECT_CLASS (plog_logger_parent_class)->dispose (object);
 }
 
-/* Whether @self may be used: a logger that failed to initialize is a
- * programmer's error (a critical); one whose dispose ran (a binding's
- * run_dispose(), say) holds nothing any more, and calls on it fail. */
-#define CHECK_USABLE(self, error, val)                                  \
-  G_STMT_START {                                                        \
-    g_return_val_if_fail ((self)->dir != NULL || (self)->disposed, val); \
-    if (G_UNLIKELY ((self)->disposed))                                  \
-      return (set_disposed_error ((self), (error)), val);               \
-  } G_STMT_END
-
-static void
-set_disposed_error (PlogLogger  *self,
-                    GError     **error)
+/* Whether @self is ready for a call, which it is once initialized. A
+ * logger made with g_object_new() and never initialized (as JavaScript's
+ * `new Plog.Logger({directory})` leaves it) initializes itself now; one
+ * whose initialization failed gives that error again; one whose dispose
+ * ran (a binding's run_dispose(), say) holds nothing any more. */
+static gboolean
+logger_ready (PlogLogger  *self,
+              GError     **error)
 {
-  g_autofree char *display = g_filename_display_name (self->directory);
+  if (G_LIKELY (self->dir != NULL))
+    return TRUE;
+  if (self->disposed)
+    {
+      g_autofree char *display = g_filename_display_name (self->directory);
 
-  g_set_error (error, PLOG_ERROR, PLOG_ERROR_FAILED,
-               "The logger of “%s” was disposed", display);
+      g_set_error (error, PLOG_ERROR, PLOG_ERROR_FAILED,
+                   "The logger of “%s” was disposed", display);
+      return FALSE;
+    }
+  return g_initable_init (G_INITABLE (self), NULL, error);
 }
 
 static void
@@ -277,6 +289,9 @@ plog_logger_finalize (GObject *object)
 {
   PlogLogger *self = PLOG_LOGGER (object);
 
+  g_clear_pointer (&self->compactor, plog_compactor_free);
+  g_clear_pointer (&self->writer, plog_writer_free);
+  g_clear_pointer (&self->dir, plog_directory_unref);
   g_clear_pointer (&self->directory, g_free);
   g_clear_pointer (&self->main_context, g_main_context_unref);
   g_clear_error (&self->init_error);
@@ -735,7 +750,8 @@ plog_logger_record (PlogLogger  *self,
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  CHECK_USABLE (self, error, FALSE);
+  if (!logger_ready (self, error))
+    return FALSE;
 
   if (self->recording)
     return TRUE;
@@ -831,15 +847,18 @@ plog_logger_dump (PlogLogger  *self,
   guint64 log_seq;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
-  g_return_val_if_fail (self->dir != NULL || self->disposed, FALSE);
   g_return_val_if_fail (op != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* A disposed logger records no more. */
-  if (G_UNLIKELY (self->disposed))
+  /* A logger that is not ready records nothing; a disposed one records
+   * no more. */
+  if (G_UNLIKELY (self->writer == NULL))
     {
-      g_autofree char *display = g_filename_display_name (self->directory);
+      g_autofree char *display = NULL;
 
+      if (!self->disposed && !logger_ready (self, error))
+        return FALSE;
+      display = g_filename_display_name (self->directory);
       g_set_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING,
                    "The logger of “%s” is not recording", display);
       return FALSE;
@@ -878,11 +897,10 @@ plog_logger_flush (PlogLogger  *self,
                    GError     **error)
 {
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
-  g_return_val_if_fail (self->dir != NULL || self->disposed, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* A disposed logger is not recording. */
-  if (self->disposed)
+  /* A logger that is not ready, or disposed, is not recording. */
+  if (self->writer == NULL)
     return TRUE;
 
   return plog_writer_flush (self->writer, error);
@@ -914,11 +932,10 @@ plog_logger_stop (PlogLogger  *self,
   gboolean ok;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
-  g_return_val_if_fail (self->dir != NULL || self->disposed, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* A disposed logger is not recording. */
-  if (self->disposed)
+  /* A logger that is not ready, or disposed, is not recording. */
+  if (self->writer == NULL)
     return TRUE;
 
   if (!self->recording)
@@ -965,7 +982,8 @@ plog_logger_clear (PlogLogger  *self,
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  CHECK_USABLE (self, error, FALSE);
+  if (!logger_ready (self, error))
+    return FALSE;
 
   ok = plog_compactor_clear (self->compactor, &stopped, error);
   if (stopped && self->recording)
@@ -997,7 +1015,8 @@ plog_logger_open_cursor (PlogLogger  *self,
 {
   g_return_val_if_fail (PLOG_IS_LOGGER (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-  CHECK_USABLE (self, error, NULL);
+  if (!logger_ready (self, error))
+    return NULL;
 
   return _plog_cursor_open (self->dir, self->writer, G_MAXUINT64, TRUE, error);
 }
@@ -1090,7 +1109,8 @@ plog_logger_play (PlogLogger       *self,
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  CHECK_USABLE (self, error, FALSE);
+  if (!logger_ready (self, error))
+    return FALSE;
 
   return play_internal (self, operate, NULL, user_data, cancellable, error);
 }
@@ -1122,7 +1142,8 @@ plog_logger_play_full (PlogLogger           *self,
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  CHECK_USABLE (self, error, FALSE);
+  if (!logger_ready (self, error))
+    return FALSE;
 
   return play_internal (self, NULL, operate, user_data, cancellable, error);
 }
@@ -1250,7 +1271,6 @@ plog_logger_play_async (PlogLogger          *self,
   PlayData *play;
 
   g_return_if_fail (PLOG_IS_LOGGER (self));
-  g_return_if_fail (self->dir != NULL || self->disposed);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
@@ -1325,20 +1345,17 @@ plog_logger_compact_async (PlogLogger          *self,
                            gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
 
   g_return_if_fail (PLOG_IS_LOGGER (self));
-  g_return_if_fail (self->dir != NULL || self->disposed);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, plog_logger_compact_async);
   g_task_set_return_on_cancel (task, FALSE);
-  if (G_UNLIKELY (self->disposed))
+  if (!logger_ready (self, &error))
     {
-      GError *error = NULL;
-
-      set_disposed_error (self, &error);
-      g_task_return_error (task, error);
+      g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
   plog_compactor_request (self->compactor, task);

@@ -2759,6 +2759,73 @@ test_compacted_idle_context (Fixture       *f,
   stop (logger);
 }
 
+/* A logger made with g_object_new() and never initialized, as
+ * `new Plog.Logger({directory})` leaves it in JavaScript, initializes
+ * itself at its first call; one whose initialization failed gives that
+ * error again. */
+static void
+test_lazy_init (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlogOp) op = op_put ("k", "v", 1);
+  g_autofree char *file = g_build_filename (f->tmp, "a-file", NULL);
+  PlogLogger *logger;
+
+  logger = g_object_new (PLOG_TYPE_LOGGER, "directory", f->path, NULL);
+  g_assert_false (plog_logger_get_recording (logger));
+  g_assert_true (plog_logger_stop (logger, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
+  /* the first dump initializes it, and says it is not recording */
+  g_assert_false (plog_logger_dump (logger, op, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
+  g_clear_error (&error);
+  g_assert_true (g_file_test (f->path, G_FILE_TEST_IS_DIR));
+  record (logger);
+  dump_one (logger, op);
+  stop (logger);
+  /* it holds the lock like any other */
+  g_assert_null (plog_logger_new (f->path, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_LOCKED);
+  g_clear_error (&error);
+  close_logger (&logger);
+
+  logger = g_object_new (PLOG_TYPE_LOGGER, "directory", f->path, NULL);
+  {
+    g_autoptr(GPtrArray) got = plog_test_replay (logger);
+
+    g_assert_cmpuint (got->len, ==, 1);
+  }
+  close_logger (&logger);
+
+  /* an initialization that fails, at the first call and then again */
+  g_assert_true (g_file_set_contents (file, "", 0, NULL));
+  logger = g_object_new (PLOG_TYPE_LOGGER, "directory", file, NULL);
+  g_assert_false (plog_logger_record (logger, &error));
+  assert_path_error (error, file);
+  g_clear_error (&error);
+  g_assert_false (g_initable_init (G_INITABLE (logger), NULL, &error));
+  assert_path_error (error, file);
+  g_clear_error (&error);
+  g_assert_null (plog_logger_open_cursor (logger, &error));
+  assert_path_error (error, file);
+  g_clear_error (&error);
+  g_assert_false (plog_logger_dump (logger, op, &error));
+  assert_path_error (error, file);
+  g_clear_error (&error);
+  g_assert_true (plog_logger_stop (logger, &error));
+  g_assert_no_error (error);
+  close_logger (&logger);
+
+  /* no directory at all */
+  logger = g_object_new (PLOG_TYPE_LOGGER, NULL);
+  g_assert_false (plog_logger_record (logger, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_INVALID);
+  g_clear_error (&error);
+  close_logger (&logger);
+}
+
 /* ------------------------------------------------------------------ */
 /* Relative paths and disposal                                         */
 
@@ -2887,6 +2954,9 @@ test_run_dispose (Fixture       *f,
   g_clear_error (&play.error);
   plog_logger_limit (f->logger, 4096);
   plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_ALWAYS);
+  g_assert_false (g_initable_init (G_INITABLE (f->logger), NULL, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_FAILED);
+  g_clear_error (&error);
   /* a second dispose, as the last unref does, is harmless */
   g_object_run_dispose (G_OBJECT (f->logger));
   g_assert_cmpuint (notified, ==, 0);
@@ -2917,6 +2987,7 @@ main (int   argc,
   ADD ("/logger/play/fifo", test_play_fifo, FALSE);
   ADD ("/logger/lock/same-process", test_lock_same_process, FALSE);
   ADD ("/logger/new/relative-directory", test_relative_directory, FALSE);
+  ADD ("/logger/new/lazy-init", test_lazy_init, FALSE);
   ADD ("/logger/dispose/run-dispose", test_run_dispose, TRUE);
   ADD ("/logger/compacted/idle-context", test_compacted_idle_context, FALSE);
   g_test_add_func ("/logger/lock/other-process", test_lock_other_process);
