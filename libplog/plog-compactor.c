@@ -559,13 +559,23 @@ plog_compactor_new (PlogDirectory           *dir,
   return compactor;
 }
 
-void
-plog_compactor_free (PlogCompactor *compactor)
+/* A request that comes, or is left, once the logger is disposed; takes
+ * a reference to @task. */
+static void
+fail_disposed (GTask *task)
 {
+  g_autoptr(GError) error = g_error_new_literal (PLOG_ERROR, PLOG_ERROR_FAILED,
+                                                 "The logger was disposed");
+
+  return_task (task, error);
+}
+
+void
+plog_compactor_shutdown (PlogCompactor *compactor)
+{
+  g_autoptr(GPtrArray) pending = NULL;
   GThread *thread;
 
-  if (compactor == NULL)
-    return;
   g_mutex_lock (&compactor->lock);
   compactor->quit = TRUE;
   g_cond_broadcast (&compactor->cond);
@@ -576,12 +586,20 @@ plog_compactor_free (PlogCompactor *compactor)
 
   /* Only g_object_run_dispose() can leave requests behind: each holds
    * the logger. */
-  for (guint i = 0; i < compactor->pending->len; i++)
-    {
-      g_autoptr(GError) error = g_error_new_literal (PLOG_ERROR, PLOG_ERROR_FAILED,
-                                                     "The logger was disposed");
-      return_task (compactor->pending->pdata[i], error);
-    }
+  g_mutex_lock (&compactor->lock);
+  pending = g_steal_pointer (&compactor->pending);
+  compactor->pending = g_ptr_array_new ();
+  g_mutex_unlock (&compactor->lock);
+  for (guint i = 0; i < pending->len; i++)
+    fail_disposed (pending->pdata[i]);
+}
+
+void
+plog_compactor_free (PlogCompactor *compactor)
+{
+  if (compactor == NULL)
+    return;
+  plog_compactor_shutdown (compactor);
   g_ptr_array_unref (compactor->pending);
   if (compactor->destroy != NULL)
     compactor->destroy (compactor->user_data);
@@ -605,10 +623,18 @@ void
 plog_compactor_request (PlogCompactor *compactor,
                         GTask         *task)
 {
+  gboolean quit;
+
   g_mutex_lock (&compactor->lock);
-  g_ptr_array_add (compactor->pending, g_object_ref (task));
-  wake_locked (compactor);
+  quit = compactor->quit;
+  if (!quit)
+    {
+      g_ptr_array_add (compactor->pending, g_object_ref (task));
+      wake_locked (compactor);
+    }
   g_mutex_unlock (&compactor->lock);
+  if (quit)
+    fail_disposed (g_object_ref (task));
 }
 
 void
@@ -617,7 +643,7 @@ plog_compactor_request_auto (PlogCompactor *compactor)
   if (g_atomic_int_get (&compactor->auto_requested))
     return;
   g_mutex_lock (&compactor->lock);
-  if (!g_atomic_int_get (&compactor->auto_requested))
+  if (!g_atomic_int_get (&compactor->auto_requested) && !compactor->quit)
     {
       g_atomic_int_set (&compactor->auto_requested, TRUE);
       wake_locked (compactor);

@@ -59,6 +59,9 @@ gboolean       plog_directory_remove_below    (PlogDirectory   *dir,
 /* Gives back the disk blocks that logs hold past their end: those a
  * crash left reserved. Best effort; called with no log being written. */
 void           plog_directory_release_reserved (PlogDirectory  *dir);
+/* Lets another logger open the directory, before the last reference
+ * goes: for a disposed logger. */
+void           plog_directory_release_lock    (PlogDirectory   *dir);
 /* Held while listing and opening a replay set, and while removing
  * files, so that a cursor never opens a removed file. */
 void           plog_directory_lock_files      (PlogDirectory   *dir);

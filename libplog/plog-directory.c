@@ -185,13 +185,21 @@ tidy (PlogDirectory  *dir,
     return FALSE;
   for (guint i = 0; i < tmp_names->len; i++)
     {
-      g_autofree char *path = g_build_filename (dir->path, tmp_names->pdata[i], NULL);
+      const char *name = tmp_names->pdata[i];
+      g_autofree char *path = g_build_filename (dir->path, name, NULL);
+      g_autofree char *data_name = g_strndup (name, strlen (name) - strlen (".tmp"));
+      PlogFileEntry entry;
       struct stat st;
+      int saved_errno;
 
-      /* A directory with such a name is not libplog's: it stays. */
-      if (g_unlink (path) != 0 && errno != ENOENT &&
-          !(lstat (path, &st) == 0 && S_ISDIR (st.st_mode)))
-        return plog_set_io_error (error, errno, "remove", path);
+      if (g_unlink (path) == 0 || errno == ENOENT)
+        continue;
+      saved_errno = errno;
+      /* A directory with such a name is not libplog's, and stays; unless
+       * it takes the name of a temporary file libplog would create. */
+      if (lstat (path, &st) == 0 && S_ISDIR (st.st_mode) && !parse_name (data_name, &entry))
+        continue;
+      return plog_set_io_error (error, saved_errno, "remove", path);
     }
   for (guint i = 0; i < entries->len; i++)
     {
@@ -410,6 +418,15 @@ plog_directory_remove_below (PlogDirectory  *dir,
   /* No sync: a removed file that comes back after a crash is still
    * covered, and removed at the next open. */
   return TRUE;
+}
+
+void
+plog_directory_release_lock (PlogDirectory *dir)
+{
+  int fd = g_atomic_int_exchange (&dir->lock_fd, -1);
+
+  if (fd >= 0)
+    close (fd);   /* releases the flock */
 }
 
 void

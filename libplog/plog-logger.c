@@ -42,10 +42,10 @@
  * worker thread merges the newest snapshot and the logs before the
  * current one into a new snapshot while dumps go on into a fresh log.
  *
- * [method@Plog.Logger.dump] may be called from any thread. The other
- * methods may be called from any thread too, but not concurrently with
- * [method@Plog.Logger.record] or [method@Plog.Logger.stop]; and no
- * method concurrently with the logger's disposal. Signals are
+ * [method@Plog.Logger.dump] may be called from any thread, at any time.
+ * The other methods may be called from any thread too, but not
+ * concurrently with [method@Plog.Logger.record],
+ * [method@Plog.Logger.stop] or the logger's disposal. Signals are
  * emitted only in a main context you own: [signal@Plog.Logger::replayed]
  * in the thread that calls [method@Plog.Logger.play] or in the
  * thread-default context of [method@Plog.Logger.play_async], and
@@ -65,7 +65,11 @@
  * A disposed logger is not recording; [method@Plog.Logger.dump] fails
  * on it with [error@Plog.Error.NOT_RECORDING],
  * [method@Plog.Logger.stop] and [method@Plog.Logger.flush] do nothing,
- * and every other method fails with [error@Plog.Error.FAILED].
+ * and [method@Plog.Logger.record], [method@Plog.Logger.play],
+ * [method@Plog.Logger.play_async], [method@Plog.Logger.open_cursor],
+ * [method@Plog.Logger.clear] and [method@Plog.Logger.compact_async]
+ * fail with [error@Plog.Error.FAILED]. Its properties still read and
+ * change, and take effect nowhere.
  *
  * Since: 1.0
  */
@@ -82,6 +86,7 @@ struct _PlogLogger
   gint64         max_size;       /* (atomic) */
   PlogSyncMode   sync_mode;
   GError        *init_error;     /* (owned) (nullable) */
+  GMutex         init_lock;      /* initialization against itself */
   guint          init_done : 1;
   guint          recording : 1;
   guint          disposed : 1;
@@ -177,6 +182,8 @@ plog_logger_initable_init (GInitable     *initable,
                            GError       **error)
 {
   PlogLogger *self = PLOG_LOGGER (initable);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->init_lock);
+  g_autoptr(PlogDirectory) dir = NULL;
   LandedData *landed;
 
   if (self->disposed)
@@ -197,39 +204,51 @@ plog_logger_initable_init (GInitable     *initable,
         }
       return TRUE;
     }
-  self->init_done = TRUE;
 
   if (self->directory == NULL || self->directory[0] == '\0')
     {
       g_set_error_literal (&self->init_error, PLOG_ERROR, PLOG_ERROR_INVALID,
                            "A logger needs a directory");
-      g_propagate_error (error, g_error_copy (self->init_error));
-      return FALSE;
+      goto failed;
     }
   /* Fixed now: the logger must not follow a later chdir() of the
    * process into another directory. */
   if (!g_path_is_absolute (self->directory))
     {
-      g_autofree char *cwd = g_get_current_dir ();
-      char *absolute = g_build_filename (cwd, self->directory, NULL);
+      /* Not g_get_current_dir(), which gives "/" when the current
+       * directory is gone. */
+      g_autofree char *cwd = getcwd (NULL, 0);
+      char *absolute;
 
+      if (cwd == NULL)
+        {
+          plog_set_io_error (&self->init_error, errno,
+                             "find the current directory for", self->directory);
+          goto failed;
+        }
+      absolute = g_canonicalize_filename (self->directory, cwd);
       g_free (self->directory);
       self->directory = absolute;
     }
-  self->dir = plog_directory_open (self->directory, &self->init_error);
-  if (self->dir == NULL)
-    {
-      g_propagate_error (error, g_error_copy (self->init_error));
-      return FALSE;
-    }
-  self->writer = plog_writer_new (self->dir, self->sync_mode);
+  dir = plog_directory_open (self->directory, &self->init_error);
+  if (dir == NULL)
+    goto failed;
+  self->writer = plog_writer_new (dir, self->sync_mode);
   plog_writer_set_max_size (self->writer, plog_logger_get_max_size (self));
   landed = g_rc_box_new0 (LandedData);
   g_weak_ref_init (&landed->logger, self);
   landed->main_context = g_main_context_ref (self->main_context);
-  self->compactor = plog_compactor_new (self->dir, self->writer, compaction_landed,
+  self->compactor = plog_compactor_new (dir, self->writer, compaction_landed,
                                         landed, landed_data_release);
+  /* Last: a logger with a directory is ready (see logger_ready()). */
+  g_atomic_pointer_set (&self->dir, g_steal_pointer (&dir));
+  self->init_done = TRUE;
   return TRUE;
+
+failed:
+  self->init_done = TRUE;
+  g_propagate_error (error, g_error_copy (self->init_error));
+  return FALSE;
 }
 
 static void
@@ -251,11 +270,14 @@ plog_logger_dispose (GObject *object)
       if (!plog_writer_close (self->writer, TRUE, &error))
         g_debug ("Stopping the logger of “%s” failed: %s", self->directory, error->message);
     }
-  /* Everything goes, the lock too: a binding's run_dispose() closes the
-   * logger, and later calls fail with an error (see logger_is_usable()). */
-  g_clear_pointer (&self->compactor, plog_compactor_free);
-  g_clear_pointer (&self->writer, plog_writer_free);
-  g_clear_pointer (&self->dir, plog_directory_unref);
+  /* The compactor's thread and the lock go too: a binding's
+   * run_dispose() closes the logger. The structures stay until finalize,
+   * so that a dump racing with this fails in the closed writer, and
+   * later calls fail with an error (see logger_ready()). */
+  if (self->compactor != NULL)
+    plog_compactor_shutdown (self->compactor);
+  if (self->dir != NULL)
+    plog_directory_release_lock (self->dir);
   self->recording = FALSE;
   self->disposed = TRUE;
 
@@ -271,16 +293,10 @@ static gboolean
 logger_ready (PlogLogger  *self,
               GError     **error)
 {
-  if (G_LIKELY (self->dir != NULL))
+  if (G_LIKELY (g_atomic_pointer_get (&self->dir) != NULL && !self->disposed))
     return TRUE;
-  if (self->disposed)
-    {
-      g_autofree char *display = g_filename_display_name (self->directory);
-
-      g_set_error (error, PLOG_ERROR, PLOG_ERROR_FAILED,
-                   "The logger of “%s” was disposed", display);
-      return FALSE;
-    }
+  /* Initializes a logger that was not, fails as its initialization
+   * failed, or as a disposed logger does. */
   return g_initable_init (G_INITABLE (self), NULL, error);
 }
 
@@ -295,6 +311,7 @@ plog_logger_finalize (GObject *object)
   g_clear_pointer (&self->directory, g_free);
   g_clear_pointer (&self->main_context, g_main_context_unref);
   g_clear_error (&self->init_error);
+  g_mutex_clear (&self->init_lock);
 
   G_OBJECT_CLASS (plog_logger_parent_class)->finalize (object);
 }
@@ -416,8 +433,10 @@ plog_logger_class_init (PlogLoggerClass *klass)
    * does not exist.
    *
    * A relative path is taken from the current directory when the logger
-   * is initialized, and the property holds the absolute path from then
-   * on: a later `chdir()` of the process does not move the logger.
+   * is initialized (by [ctor@Plog.Logger.new], `g_initable_init()`, or
+   * the first call that needs the directory), and the property holds the
+   * absolute path from then on: a later `chdir()` of the process does not
+   * move the logger.
    *
    * Since: 1.0
    */
@@ -523,6 +542,7 @@ plog_logger_init (PlogLogger *self)
 {
   self->main_context = g_main_context_ref_thread_default ();
   self->sync_mode = PLOG_SYNC_MODE_PERIODIC;
+  g_mutex_init (&self->init_lock);
 }
 
 /**
@@ -825,10 +845,12 @@ plog_logger_get_recording (PlogLogger *self)
  * absent. In the other modes a dump returns before its op is written,
  * so it succeeds until the writer's failure comes to light.
  *
- * May be called from any thread.
+ * May be called from any thread, even while another one disposes the
+ * logger: it then fails as when not recording.
  *
  * Returns: `TRUE` on success; `FALSE` with [error@Plog.Error.NOT_RECORDING]
- *   when not recording, [error@Plog.Error.TOO_LARGE] for an op whose record
+ *   when not recording (a logger not yet initialized, or disposed, is
+ *   not), [error@Plog.Error.TOO_LARGE] for an op whose record
  *   exceeds [const@Plog.OP_MAX_SIZE], or [error@Plog.Error.IO]: for a
  *   full disk, every op dumped before is kept and written once the disk
  *   takes writes again; after a failed sync, which the dump that ran it
@@ -850,15 +872,12 @@ plog_logger_dump (PlogLogger  *self,
   g_return_val_if_fail (op != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* A logger that is not ready records nothing; a disposed one records
-   * no more. */
-  if (G_UNLIKELY (self->writer == NULL))
+  /* A logger that was not initialized is not recording (a disposed one
+   * fails in its closed writer). */
+  if (G_UNLIKELY (g_atomic_pointer_get (&self->dir) == NULL))
     {
-      g_autofree char *display = NULL;
+      g_autofree char *display = g_filename_display_name (self->directory);
 
-      if (!self->disposed && !logger_ready (self, error))
-        return FALSE;
-      display = g_filename_display_name (self->directory);
       g_set_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING,
                    "The logger of “%s” is not recording", display);
       return FALSE;
@@ -899,8 +918,8 @@ plog_logger_flush (PlogLogger  *self,
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* A logger that is not ready, or disposed, is not recording. */
-  if (self->writer == NULL)
+  /* A logger that is not initialized, or disposed, is not recording. */
+  if (g_atomic_pointer_get (&self->dir) == NULL || self->disposed)
     return TRUE;
 
   return plog_writer_flush (self->writer, error);
@@ -934,8 +953,8 @@ plog_logger_stop (PlogLogger  *self,
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* A logger that is not ready, or disposed, is not recording. */
-  if (self->writer == NULL)
+  /* A logger that is not initialized, or disposed, is not recording. */
+  if (g_atomic_pointer_get (&self->dir) == NULL || self->disposed)
     return TRUE;
 
   if (!self->recording)

@@ -521,9 +521,11 @@ numbered_op (guint32 n)
   return numbered_op_sized (n, 1 + (n * 37) % 160);
 }
 
-/* The number of a numbered op, or -1 when it is not one of them. */
+/* The number of a numbered op of @value_size bytes (or the usual sizes
+ * for 0), or -1 when it is not one of them. */
 static gint64
-op_number (PlogOp *op)
+op_number_sized (PlogOp *op,
+                 gsize   value_size)
 {
   gsize len = 0;
   const guint8 *key = plog_op_get_key_data (op, &len);
@@ -536,8 +538,14 @@ op_number (PlogOp *op)
   str = g_strndup ((const char *) key + 3, 8);
   if (!g_ascii_string_to_unsigned (str, 10, 0, G_MAXUINT32, &n, NULL))
     return -1;
-  expected = numbered_op ((guint32) n);
+  expected = value_size > 0 ? numbered_op_sized ((guint32) n, value_size) : numbered_op ((guint32) n);
   return plog_op_equal (op, expected) ? (gint64) n : -1;
+}
+
+static gint64
+op_number (PlogOp *op)
+{
+  return op_number_sized (op, 0);
 }
 
 /* }}} */
@@ -1063,18 +1071,24 @@ test_damaged_snapshot (gconstpointer data)
   plog_test_rm_rf (dir);
 }
 
-/* A snapshot of @n numbered ops in @dir, with no log after it; returns
- * its path. */
+/* A snapshot of @n numbered ops in @dir (values of @value_size bytes,
+ * or the usual sizes for 0), with no log after it; returns its path. */
 static char *
-make_snapshot (const char *dir,
-               guint32     n)
+make_snapshot_sized (const char *dir,
+                     guint32     n,
+                     gsize       value_size)
 {
   PlogLogger *logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
   g_autoptr(GPtrArray) logs = NULL;
   char *snap;
 
   record_ok (logger);
-  dump_numbered (logger, 0, n);
+  for (guint32 i = 0; i < n; i++)
+    {
+      g_autoptr(PlogOp) op = value_size > 0 ? numbered_op_sized (i, value_size) : numbered_op (i);
+
+      dump_ok (logger, op);
+    }
   stop_ok (logger);
   compact_ok (logger);
   free_logger (logger);
@@ -1086,13 +1100,21 @@ make_snapshot (const char *dir,
   return snap;
 }
 
+static char *
+make_snapshot (const char *dir,
+               guint32     n)
+{
+  return make_snapshot_sized (dir, n, 0);
+}
+
 /* Replays @dir, which must fail with PLOG_ERROR_CORRUPT in @snap at
  * @offset after delivering @n_before distinct numbered ops. */
 static void
-assert_snapshot_corrupt (const char *dir,
-                         const char *snap,
-                         gint64      offset,
-                         guint       n_before)
+assert_snapshot_corrupt_sized (const char *dir,
+                               const char *snap,
+                               gint64      offset,
+                               guint       n_before,
+                               gsize       value_size)
 {
   PlogLogger *logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
   g_autoptr(GError) error = NULL;
@@ -1103,12 +1125,21 @@ assert_snapshot_corrupt (const char *dir,
   g_assert_cmpuint (got->len, ==, n_before);
   for (guint i = 0; i < got->len; i++)
     {
-      gint64 n = op_number (g_ptr_array_index (got, i));
+      gint64 n = op_number_sized (g_ptr_array_index (got, i), value_size);
 
       g_assert_cmpint (n, >=, 0);
       g_assert_true (g_hash_table_add (seen, GSIZE_TO_POINTER (n)));
     }
   free_logger (logger);
+}
+
+static void
+assert_snapshot_corrupt (const char *dir,
+                         const char *snap,
+                         gint64      offset,
+                         guint       n_before)
+{
+  assert_snapshot_corrupt_sized (dir, snap, offset, n_before, 0);
 }
 
 /* A snapshot cut short anywhere, even between two records, is corrupt:
@@ -1158,6 +1189,47 @@ test_snapshot_every_cut (void)
     g_assert_cmpuint (got->len, ==, starts->len);
     free_logger (logger);
   }
+  plog_test_rm_rf (dir);
+}
+
+/* A snapshot larger than a read chunk: its end record is read after
+ * the buffer has been refilled and moved. */
+static void
+test_snapshot_large (void)
+{
+  g_autofree char *dir = plog_test_make_tmpdir ();
+  g_autofree char *snap = make_snapshot_sized (dir, 40, 50 * 1024);
+  g_autoptr(GArray) starts = record_starts (snap);
+  g_autoptr(GBytes) whole = read_file (snap);
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (whole, &len);
+
+  g_assert_cmpuint (len, >, 1024 * 1024 + 512 * 1024);
+  {
+    PlogLogger *logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+    g_autoptr(GPtrArray) got = plog_test_replay (logger);
+
+    g_assert_cmpuint (got->len, ==, 40);
+    free_logger (logger);
+  }
+  /* cut at each record boundary, and in the last record and the end
+   * record */
+  for (guint i = 0; i < starts->len; i++)
+    {
+      write_file (snap, data, len);
+      truncate_file (snap, g_array_index (starts, goffset, i));
+      assert_snapshot_corrupt_sized (dir, snap, g_array_index (starts, goffset, i), i, 50 * 1024);
+    }
+  for (gsize cut = len - END_SIZE - 40; cut < len; cut++)
+    {
+      write_file (snap, data, len);
+      truncate_file (snap, cut);
+      assert_snapshot_corrupt_sized (dir, snap,
+                                     cut < len - END_SIZE ? g_array_index (starts, goffset, starts->len - 1)
+                                                          : (goffset) (len - END_SIZE),
+                                     cut < len - END_SIZE ? starts->len - 1 : starts->len,
+                                     50 * 1024);
+    }
   plog_test_rm_rf (dir);
 }
 
@@ -1779,6 +1851,9 @@ clear_child (const char *dir)
       if (!tell (CLEAR_DONE | round))
         return 5;
     }
+  /* wait to be killed: a parent slow to see its message must still find
+   * this child alive */
+  g_usleep ((gulong) WAIT_SECONDS * G_USEC_PER_SEC);
   return 6;
 }
 
@@ -2778,6 +2853,22 @@ test_leftovers (void)
   g_assert_false (g_file_test (stray_log_tmp, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (stray_tmp, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_test (tmp_dir, G_FILE_TEST_IS_DIR));
+  free_logger (logger);
+  {
+    /* but one named like libplog's own temporary file is refused */
+    g_autofree char *tmp_name = g_strdup_printf ("%020" G_GUINT64_FORMAT ".log.tmp", seq + 5);
+    g_autofree char *blocking = g_build_filename (dir, tmp_name, NULL);
+    g_autoptr(GError) error = NULL;
+    PlogLogger *refused;
+
+    g_assert_cmpint (g_mkdir (blocking, 0700), ==, 0);
+    refused = plog_logger_new (dir, &error);
+    g_assert_null (refused);
+    g_assert_error (error, PLOG_ERROR, PLOG_ERROR_IO);
+    g_assert_nonnull (strstr (error->message, tmp_name));
+    g_assert_cmpint (g_rmdir (blocking), ==, 0);
+  }
+  logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
   g_assert_true (g_file_test (snap, G_FILE_TEST_EXISTS));
   {
     g_autoptr(GPtrArray) got = plog_test_replay (logger);
@@ -2858,6 +2949,7 @@ main (int   argc,
   g_test_add_data_func ("/durability/snapshot/truncated", GINT_TO_POINTER (SNAP_TRUNCATED), test_damaged_snapshot);
   g_test_add_data_func ("/durability/snapshot/header", GINT_TO_POINTER (SNAP_HEADER), test_damaged_snapshot);
   g_test_add_func ("/durability/snapshot/every-cut", test_snapshot_every_cut);
+  g_test_add_func ("/durability/snapshot/large", test_snapshot_large);
   g_test_add_data_func ("/durability/snapshot/end/bad-offset", GINT_TO_POINTER (END_BAD_OFFSET), test_snapshot_end);
   g_test_add_data_func ("/durability/snapshot/end/bad-crc", GINT_TO_POINTER (END_BAD_CRC), test_snapshot_end);
   g_test_add_data_func ("/durability/snapshot/end/data-after", GINT_TO_POINTER (END_DATA_AFTER), test_snapshot_end);

@@ -2720,11 +2720,98 @@ test_null_self (Fixture       *f,
 #undef EXPECT_CRITICAL
 }
 
-static void
-count_compacted (PlogLogger *logger,
-                 guint      *count)
+typedef struct
 {
-  (*count)++;
+  PlogLogger *logger;
+  guint id;
+  guint n_ok;         /* dumps that returned TRUE: ops 0 .. n_ok - 1 */
+  GError *error;      /* of the first that did not */
+} RacingDumper;
+
+static gpointer
+racing_dumper (gpointer data)
+{
+  RacingDumper *d = data;
+
+  for (;;)
+    {
+      g_autofree char *key = g_strdup_printf ("t%u-%06u", d->id, d->n_ok);
+      g_autoptr(PlogOp) op = op_put (key, "v", d->n_ok);
+
+      if (!plog_logger_dump (d->logger, op, &d->error))
+        return NULL;
+      d->n_ok++;
+    }
+}
+
+/* Dumps from other threads while the logger is disposed fail cleanly
+ * once it is; every dump that succeeded before is kept. */
+static void
+test_dispose_racing_dumps (Fixture       *f,
+                           gconstpointer  data)
+{
+  RacingDumper dumpers[2] = { { 0, }, };
+  GThread *threads[G_N_ELEMENTS (dumpers)];
+  guint total = 0;
+
+  plog_logger_limit (f->logger, 64 * 1024);
+  record (f->logger);
+  for (guint i = 0; i < G_N_ELEMENTS (dumpers); i++)
+    {
+      dumpers[i].logger = f->logger;
+      dumpers[i].id = i;
+      threads[i] = g_thread_new ("dumper", racing_dumper, &dumpers[i]);
+    }
+  g_usleep (20 * 1000);
+  g_object_run_dispose (G_OBJECT (f->logger));
+  for (guint i = 0; i < G_N_ELEMENTS (dumpers); i++)
+    {
+      g_thread_join (threads[i]);
+      g_test_message ("dumper %u: %u dumps, then %s", i, dumpers[i].n_ok,
+                      dumpers[i].error->message);
+      g_assert_error (dumpers[i].error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
+      g_clear_error (&dumpers[i].error);
+      total += dumpers[i].n_ok;
+    }
+
+  {
+    g_autoptr(PlogLogger) next = open_logger (f->path);
+    g_autoptr(GPtrArray) got = plog_test_replay (next);
+    g_autoptr(GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+    for (guint i = 0; i < got->len; i++)
+      {
+        gsize len = 0;
+        const guint8 *key = plog_op_get_key_data (got->pdata[i], &len);
+
+        g_hash_table_add (keys, g_strndup ((const char *) key, len));
+      }
+    for (guint i = 0; i < G_N_ELEMENTS (dumpers); i++)
+      for (guint n = 0; n < dumpers[i].n_ok; n++)
+        {
+          g_autofree char *key = g_strdup_printf ("t%u-%06u", i, n);
+
+          g_assert_true (g_hash_table_contains (keys, key));
+        }
+    g_assert_cmpuint (g_hash_table_size (keys), >=, total);
+  }
+}
+
+typedef struct
+{
+  guint n;
+  GSource *source;      /* the source of the first emission */
+  guint n_other_source; /* emissions from another one */
+} CompactedCount;
+
+static void
+count_compacted (PlogLogger     *logger,
+                 CompactedCount *count)
+{
+  if (count->n++ == 0)
+    count->source = g_main_current_source ();
+  else if (g_main_current_source () != count->source)
+    count->n_other_source++;
 }
 
 /* Compactions that land while the logger's context is not iterated are
@@ -2735,7 +2822,7 @@ test_compacted_idle_context (Fixture       *f,
 {
   g_autoptr(GMainContext) context = g_main_context_new ();
   g_autoptr(PlogLogger) logger = NULL;
-  guint n_compacted = 0;
+  CompactedCount n_compacted = { 0, };
 
   g_main_context_push_thread_default (context);
   logger = open_logger (f->path);
@@ -2752,9 +2839,10 @@ test_compacted_idle_context (Fixture       *f,
       ITERATE_UNTIL (r.done, TIMEOUT_MS);
       g_assert_no_error (r.error);
     }
-  g_assert_cmpuint (n_compacted, ==, 0);
+  g_assert_cmpuint (n_compacted.n, ==, 0);
   g_assert_true (g_main_context_iteration (context, FALSE));
-  g_assert_cmpuint (n_compacted, ==, 5);
+  g_assert_cmpuint (n_compacted.n, ==, 5);
+  g_assert_cmpuint (n_compacted.n_other_source, ==, 0);
   g_assert_false (g_main_context_pending (context));
   stop (logger);
 }
@@ -2777,12 +2865,14 @@ test_lazy_init (Fixture       *f,
   g_assert_true (plog_logger_stop (logger, &error));
   g_assert_no_error (error);
   g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
-  /* the first dump initializes it, and says it is not recording */
+  /* not recording, and a dump does not initialize it */
   g_assert_false (plog_logger_dump (logger, op, &error));
   g_assert_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
   g_clear_error (&error);
-  g_assert_true (g_file_test (f->path, G_FILE_TEST_IS_DIR));
+  g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
+  /* record does */
   record (logger);
+  g_assert_true (g_file_test (f->path, G_FILE_TEST_IS_DIR));
   dump_one (logger, op);
   stop (logger);
   /* it holds the lock like any other */
@@ -2812,7 +2902,7 @@ test_lazy_init (Fixture       *f,
   assert_path_error (error, file);
   g_clear_error (&error);
   g_assert_false (plog_logger_dump (logger, op, &error));
-  assert_path_error (error, file);
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
   g_clear_error (&error);
   g_assert_true (plog_logger_stop (logger, &error));
   g_assert_no_error (error);
@@ -2989,6 +3079,7 @@ main (int   argc,
   ADD ("/logger/new/relative-directory", test_relative_directory, FALSE);
   ADD ("/logger/new/lazy-init", test_lazy_init, FALSE);
   ADD ("/logger/dispose/run-dispose", test_run_dispose, TRUE);
+  ADD ("/logger/dispose/racing-dumps", test_dispose_racing_dumps, TRUE);
   ADD ("/logger/compacted/idle-context", test_compacted_idle_context, FALSE);
   g_test_add_func ("/logger/lock/other-process", test_lock_other_process);
 

@@ -840,7 +840,9 @@ class PropertyTests(LoggerTestCase):
         self.logger.play(lambda op, data: seen.append((op.key, data)), 'd')
         self.logger.play(lambda op, data: seen.append((op.key, data)), 'd',
                          Gio.Cancellable())
-        self.assertEqual(seen, [b'k'] * 5 + [(b'k', 'd')] * 2)
+        self.logger.play(lambda op, data: seen.append((op.key, data)),
+                         user_data='d', cancellable=None)
+        self.assertEqual(seen, [b'k'] * 5 + [(b'k', 'd')] * 3)
         with self.assertRaises(TypeError):
             self.logger.play(lambda op: None, None, None, None)
         with self.assertRaises(TypeError):

@@ -295,7 +295,12 @@ class Logger(Plog.Logger):
 
     Plog.Logger(directory, **properties) opens it like
     Plog.Logger.new(directory), raising GLib.Error on failure; directory
-    may be a str, bytes or os.PathLike.
+    may be a str, bytes or os.PathLike. The directory property is text:
+    for a file name that is not UTF-8, read get_directory() instead.
+
+    As a context manager, it is stopped and closed (run_dispose()) at the
+    end of the block. Closing also disconnects its signal handlers, so a
+    play_async() still running then delivers no more ::replayed.
     """
 
     def __new__(cls, directory=None, **kwargs):
@@ -343,7 +348,7 @@ class Logger(Plog.Logger):
         """Opens the logger of directory (a str, bytes or os.PathLike)."""
         return _logger_new(os.fspath(directory))
 
-    def play(self, operate=None, *args, cancellable=None):
+    def play(self, operate=None, *args, cancellable=None, user_data=None):
         """Replays the newest snapshot and every later log, in order.
 
         For each op it calls operate(op), when operate is given, then emits
@@ -352,10 +357,14 @@ class Logger(Plog.Logger):
         Plog.Error.CORRUPT after the ops before the damage were delivered.
 
         It takes play(operate, cancellable) and, in the order of the C
-        function, play(operate, user_data, cancellable); a user_data that
-        is not None is passed on: operate(op, user_data).
+        function, play(operate, user_data, cancellable), or both as
+        keywords; a user_data that is not None is passed on:
+        operate(op, user_data). A lone second argument that is None or a
+        Gio.Cancellable is taken as the cancellable; pass user_data= to
+        hand a cancellable to operate.
         """
-        user_data = None
+        if args and user_data is not None:
+            raise TypeError('play() got user_data twice')
         if len(args) == 1:
             if args[0] is None or isinstance(args[0], Gio.Cancellable):
                 if cancellable is not None:
