@@ -22,11 +22,10 @@ PlogCompactor *plog_compactor_new          (PlogDirectory            *dir,
                                             PlogCompactorLandedFunc   landed,
                                             gpointer                  user_data,
                                             GDestroyNotify            destroy);
-/* Waits for a running compaction, drops pending automatic ones and
- * joins the thread. Pending tasks hold the logger, so there are none. */
 /* Stops the thread, after the compaction it runs, and fails the
  * requests left; later requests fail at once. For the logger's dispose. */
 void           plog_compactor_shutdown     (PlogCompactor            *compactor);
+/* Shuts down, if that was not done, and frees. */
 void           plog_compactor_free         (PlogCompactor            *compactor);
 /* Queues a compaction that returns @task (a boolean GTask) when done;
  * it rotates first, so everything dumped before the call is merged. */

@@ -562,10 +562,12 @@ plog_compactor_new (PlogDirectory           *dir,
 /* A request that comes, or is left, once the logger is disposed; takes
  * a reference to @task. */
 static void
-fail_disposed (GTask *task)
+fail_disposed (PlogCompactor *compactor,
+               GTask         *task)
 {
-  g_autoptr(GError) error = g_error_new_literal (PLOG_ERROR, PLOG_ERROR_FAILED,
-                                                 "The logger was disposed");
+  g_autofree char *display = g_filename_display_name (plog_directory_get_path (compactor->dir));
+  g_autoptr(GError) error = g_error_new (PLOG_ERROR, PLOG_ERROR_FAILED,
+                                         "The logger of “%s” was disposed", display);
 
   return_task (task, error);
 }
@@ -591,7 +593,7 @@ plog_compactor_shutdown (PlogCompactor *compactor)
   compactor->pending = g_ptr_array_new ();
   g_mutex_unlock (&compactor->lock);
   for (guint i = 0; i < pending->len; i++)
-    fail_disposed (pending->pdata[i]);
+    fail_disposed (compactor, pending->pdata[i]);
 }
 
 void
@@ -634,7 +636,7 @@ plog_compactor_request (PlogCompactor *compactor,
     }
   g_mutex_unlock (&compactor->lock);
   if (quit)
-    fail_disposed (g_object_ref (task));
+    fail_disposed (compactor, g_object_ref (task));
 }
 
 void

@@ -32,7 +32,9 @@
  * then `init(null)`). A logger whose initialization did not run
  * initializes itself at its first call that needs the directory, and
  * that call fails with the error of the initialization if it fails; a
- * logger whose initialization failed gives that error again.
+ * logger whose initialization failed gives that error again at such
+ * calls. [method@Plog.Logger.dump] never initializes: such a logger is
+ * not recording.
  *
  * A program creates one logger for its directory at start, replays it
  * with [method@Plog.Logger.play] (or [method@Plog.Logger.play_async], or a
@@ -78,7 +80,8 @@ struct _PlogLogger
 {
   GObject        parent_instance;
 
-  char          *directory;      /* (owned) */
+  char          *directory;      /* (owned): as constructed, never changed */
+  char          *path;           /* (owned) (nullable) (atomic): absolute, from init */
   GMainContext  *main_context;   /* (owned): thread-default at construction */
   PlogDirectory *dir;            /* (owned) (nullable): NULL until init */
   PlogWriter    *writer;         /* (owned) (nullable) */
@@ -188,7 +191,7 @@ plog_logger_initable_init (GInitable     *initable,
 
   if (self->disposed)
     {
-      g_autofree char *display = g_filename_display_name (self->directory);
+      g_autofree char *display = g_filename_display_name (plog_logger_get_directory (self));
 
       g_set_error (error, PLOG_ERROR, PLOG_ERROR_FAILED,
                    "The logger of “%s” was disposed", display);
@@ -218,7 +221,6 @@ plog_logger_initable_init (GInitable     *initable,
       /* Not g_get_current_dir(), which gives "/" when the current
        * directory is gone. */
       g_autofree char *cwd = getcwd (NULL, 0);
-      char *absolute;
 
       if (cwd == NULL)
         {
@@ -226,11 +228,13 @@ plog_logger_initable_init (GInitable     *initable,
                              "find the current directory for", self->directory);
           goto failed;
         }
-      absolute = g_canonicalize_filename (self->directory, cwd);
-      g_free (self->directory);
-      self->directory = absolute;
+      g_atomic_pointer_set (&self->path, g_canonicalize_filename (self->directory, cwd));
     }
-  dir = plog_directory_open (self->directory, &self->init_error);
+  else
+    {
+      g_atomic_pointer_set (&self->path, g_strdup (self->directory));
+    }
+  dir = plog_directory_open (self->path, &self->init_error);
   if (dir == NULL)
     goto failed;
   self->writer = plog_writer_new (dir, self->sync_mode);
@@ -240,9 +244,9 @@ plog_logger_initable_init (GInitable     *initable,
   landed->main_context = g_main_context_ref (self->main_context);
   self->compactor = plog_compactor_new (dir, self->writer, compaction_landed,
                                         landed, landed_data_release);
+  self->init_done = TRUE;
   /* Last: a logger with a directory is ready (see logger_ready()). */
   g_atomic_pointer_set (&self->dir, g_steal_pointer (&dir));
-  self->init_done = TRUE;
   return TRUE;
 
 failed:
@@ -262,20 +266,22 @@ plog_logger_dispose (GObject *object)
 {
   PlogLogger *self = PLOG_LOGGER (object);
 
+  /* A binding's run_dispose() closes the logger: first the compactor's
+   * thread, after the compaction it runs, so that no dump that races with
+   * this starts another; then the writer; then the lock. The structures
+   * stay until finalize, so that a racing dump fails in the closed
+   * writer, and later calls fail with an error (see logger_ready()). */
+  if (self->compactor != NULL)
+    plog_compactor_shutdown (self->compactor);
   /* Stop, and after a failed stop drop what could not be written. */
   if (self->writer != NULL && plog_writer_is_open (self->writer))
     {
       g_autoptr(GError) error = NULL;
 
       if (!plog_writer_close (self->writer, TRUE, &error))
-        g_debug ("Stopping the logger of “%s” failed: %s", self->directory, error->message);
+        g_debug ("Stopping the logger of “%s” failed: %s",
+                 plog_logger_get_directory (self), error->message);
     }
-  /* The compactor's thread and the lock go too: a binding's
-   * run_dispose() closes the logger. The structures stay until finalize,
-   * so that a dump racing with this fails in the closed writer, and
-   * later calls fail with an error (see logger_ready()). */
-  if (self->compactor != NULL)
-    plog_compactor_shutdown (self->compactor);
   if (self->dir != NULL)
     plog_directory_release_lock (self->dir);
   self->recording = FALSE;
@@ -309,6 +315,7 @@ plog_logger_finalize (GObject *object)
   g_clear_pointer (&self->writer, plog_writer_free);
   g_clear_pointer (&self->dir, plog_directory_unref);
   g_clear_pointer (&self->directory, g_free);
+  g_clear_pointer (&self->path, g_free);
   g_clear_pointer (&self->main_context, g_main_context_unref);
   g_clear_error (&self->init_error);
   g_mutex_clear (&self->init_lock);
@@ -327,7 +334,7 @@ plog_logger_get_property (GObject    *object,
   switch (prop_id)
     {
     case PROP_DIRECTORY:
-      g_value_set_string (value, self->directory);
+      g_value_set_string (value, plog_logger_get_directory (self));
       break;
 
     case PROP_MAX_SIZE:
@@ -436,7 +443,9 @@ plog_logger_class_init (PlogLoggerClass *klass)
    * is initialized (by [ctor@Plog.Logger.new], `g_initable_init()`, or
    * the first call that needs the directory), and the property holds the
    * absolute path from then on: a later `chdir()` of the process does not
-   * move the logger.
+   * move the logger. It is made absolute as `GFile` does, with
+   * `g_canonicalize_filename()`, which takes `.` and `..` by name, before
+   * any symbolic link is followed.
    *
    * Since: 1.0
    */
@@ -587,9 +596,12 @@ plog_logger_new (const char  *directory,
 const char *
 plog_logger_get_directory (PlogLogger *self)
 {
+  const char *path;
+
   g_return_val_if_fail (PLOG_IS_LOGGER (self), NULL);
 
-  return self->directory;
+  path = g_atomic_pointer_get (&self->path);
+  return path != NULL ? path : self->directory;
 }
 
 /**
@@ -612,9 +624,12 @@ plog_logger_limit (PlogLogger *self,
 
   if (plog_logger_get_max_size (self) == max_size)
     return;
+  /* Against an initialization that creates the writer meanwhile. */
+  g_mutex_lock (&self->init_lock);
   __atomic_store_n (&self->max_size, max_size, __ATOMIC_RELAXED);
   if (self->writer != NULL)
     plog_writer_set_max_size (self->writer, max_size);
+  g_mutex_unlock (&self->init_lock);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_SIZE]);
 }
 
@@ -673,9 +688,12 @@ plog_logger_set_sync_mode (PlogLogger   *self,
 
   if (self->sync_mode == sync_mode)
     return;
+  /* Against an initialization that creates the writer meanwhile. */
+  g_mutex_lock (&self->init_lock);
   self->sync_mode = sync_mode;
   if (self->writer != NULL)
     plog_writer_set_sync_mode (self->writer, sync_mode);
+  g_mutex_unlock (&self->init_lock);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SYNC_MODE]);
 }
 
@@ -846,7 +864,9 @@ plog_logger_get_recording (PlogLogger *self)
  * so it succeeds until the writer's failure comes to light.
  *
  * May be called from any thread, even while another one disposes the
- * logger: it then fails as when not recording.
+ * logger with `g_object_run_dispose()` (the dumping thread holding a
+ * reference of its own): a dump that comes after the writer closed fails
+ * as when not recording.
  *
  * Returns: `TRUE` on success; `FALSE` with [error@Plog.Error.NOT_RECORDING]
  *   when not recording (a logger not yet initialized, or disposed, is
@@ -876,7 +896,7 @@ plog_logger_dump (PlogLogger  *self,
    * fails in its closed writer). */
   if (G_UNLIKELY (g_atomic_pointer_get (&self->dir) == NULL))
     {
-      g_autofree char *display = g_filename_display_name (self->directory);
+      g_autofree char *display = g_filename_display_name (plog_logger_get_directory (self));
 
       g_set_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING,
                    "The logger of “%s” is not recording", display);

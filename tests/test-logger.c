@@ -2724,6 +2724,7 @@ typedef struct
 {
   PlogLogger *logger;
   guint id;
+  gboolean until_ok;  /* dump until one succeeds, instead of one fails */
   guint n_ok;         /* dumps that returned TRUE: ops 0 .. n_ok - 1 */
   GError *error;      /* of the first that did not */
 } RacingDumper;
@@ -2739,8 +2740,16 @@ racing_dumper (gpointer data)
       g_autoptr(PlogOp) op = op_put (key, "v", d->n_ok);
 
       if (!plog_logger_dump (d->logger, op, &d->error))
-        return NULL;
+        {
+          if (!d->until_ok)
+            return NULL;
+          g_assert_error (d->error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
+          g_clear_error (&d->error);
+          continue;
+        }
       d->n_ok++;
+      if (d->until_ok)
+        return NULL;
     }
 }
 
@@ -2907,6 +2916,31 @@ test_lazy_init (Fixture       *f,
   g_assert_true (plog_logger_stop (logger, &error));
   g_assert_no_error (error);
   close_logger (&logger);
+
+  /* dumps from another thread while a relative logger initializes
+   * itself: not recording until it records, then kept */
+  {
+    g_autofree char *cwd = g_get_current_dir ();
+    g_autofree char *sub = g_build_filename (f->tmp, "racing", NULL);
+    RacingDumper dumper = { 0, };
+    GThread *thread;
+
+    g_assert_cmpint (g_chdir (f->tmp), ==, 0);
+    logger = g_object_new (PLOG_TYPE_LOGGER, "directory", "racing", NULL);
+    g_assert_cmpint (g_chdir (cwd), ==, 0);
+    dumper.logger = logger;
+    dumper.until_ok = TRUE;
+    thread = g_thread_new ("dumper", racing_dumper, &dumper);
+    g_assert_cmpint (g_chdir (f->tmp), ==, 0);
+    record (logger);
+    g_assert_cmpint (g_chdir (cwd), ==, 0);
+    g_thread_join (thread);
+    g_assert_no_error (dumper.error);
+    g_assert_cmpuint (dumper.n_ok, ==, 1);
+    g_assert_cmpstr (plog_logger_get_directory (logger), ==, sub);
+    stop (logger);
+    close_logger (&logger);
+  }
 
   /* no directory at all */
   logger = g_object_new (PLOG_TYPE_LOGGER, NULL);

@@ -842,7 +842,9 @@ class PropertyTests(LoggerTestCase):
                          Gio.Cancellable())
         self.logger.play(lambda op, data: seen.append((op.key, data)),
                          user_data='d', cancellable=None)
-        self.assertEqual(seen, [b'k'] * 5 + [(b'k', 'd')] * 3)
+        self.logger.play(lambda op, data: seen.append((op.key, data)),
+                         None, user_data='d')
+        self.assertEqual(seen, [b'k'] * 5 + [(b'k', 'd')] * 4)
         with self.assertRaises(TypeError):
             self.logger.play(lambda op: None, None, None, None)
         with self.assertRaises(TypeError):

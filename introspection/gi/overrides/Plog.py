@@ -363,18 +363,18 @@ class Logger(Plog.Logger):
         Gio.Cancellable is taken as the cancellable; pass user_data= to
         hand a cancellable to operate.
         """
-        if args and user_data is not None:
-            raise TypeError('play() got user_data twice')
         if len(args) == 1:
             if args[0] is None or isinstance(args[0], Gio.Cancellable):
                 if cancellable is not None:
                     raise TypeError('play() got cancellable twice')
                 cancellable = args[0]
+            elif user_data is not None:
+                raise TypeError('play() got user_data twice')
             else:
                 user_data = args[0]
         elif len(args) == 2:
-            if cancellable is not None:
-                raise TypeError('play() got cancellable twice')
+            if cancellable is not None or user_data is not None:
+                raise TypeError('play() got user_data or cancellable twice')
             user_data, cancellable = args
         elif len(args) > 2:
             raise TypeError('play() takes at most 3 arguments (%d given)'
