@@ -1766,19 +1766,20 @@ test_play_async_cancel_idle_context (Fixture       *f,
 /* ------------------------------------------------------------------ */
 /* Compaction                                                          */
 
+/* What a compact_async() or play_async() callback got. */
 typedef struct
 {
   gboolean done;
   gboolean ok;
   GError *error;
-} CompactResult;
+} AsyncResult;
 
 static void
 compact_done (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  CompactResult *r = user_data;
+  AsyncResult *r = user_data;
 
   r->ok = plog_logger_compact_finish (PLOG_LOGGER (source), result, &r->error);
   r->done = TRUE;
@@ -1787,7 +1788,7 @@ compact_done (GObject      *source,
 static void
 compact (Fixture *f)
 {
-  CompactResult r = { 0, };
+  AsyncResult r = { 0, };
   guint before = f->compacted;
 
   plog_logger_compact_async (f->logger, NULL, compact_done, &r);
@@ -1823,7 +1824,7 @@ test_compact_releases_logger (Fixture       *f,
 
   for (guint round = 0; round < RELEASE_ROUNDS; round++)
     {
-      CompactResult r = { 0, };
+      AsyncResult r = { 0, };
       g_autoptr(GError) error = NULL;
 
       record (f->logger);
@@ -2079,7 +2080,7 @@ test_compact_signal_context (Fixture       *f,
                              gconstpointer  data)
 {
   g_autoptr(GPtrArray) ops = numbered_ops ("context", 100);
-  CompactResult r = { 0, };
+  AsyncResult r = { 0, };
 
   record (f->logger);
   dump_all (f->logger, ops);
@@ -2841,7 +2842,7 @@ test_compacted_idle_context (Fixture       *f,
   for (guint i = 0; i < 5; i++)
     {
       g_autoptr(PlogOp) op = op_put ("k", "v", i);
-      CompactResult r = { 0, };
+      AsyncResult r = { 0, };
 
       dump_one (logger, op);
       plog_logger_compact_async (logger, NULL, compact_done, &r);
@@ -3003,19 +3004,12 @@ test_relative_directory (Fixture       *f,
   stop (logger);
 }
 
-typedef struct
-{
-  gboolean done;
-  gboolean ok;
-  GError *error;
-} PlayResult;
-
 static void
 play_done (GObject      *source,
            GAsyncResult *result,
            gpointer      user_data)
 {
-  PlayResult *r = user_data;
+  AsyncResult *r = user_data;
 
   r->ok = plog_logger_play_finish (PLOG_LOGGER (source), result, &r->error);
   r->done = TRUE;
@@ -3030,8 +3024,8 @@ test_run_dispose (Fixture       *f,
   g_autoptr(GPtrArray) ops = every_kind_ops ();
   g_autoptr(GError) error = NULL;
   g_autoptr(PlogOp) op = op_put ("late", "op", 7);
-  CompactResult in_flight = { 0, }, after = { 0, };
-  PlayResult play = { 0, };
+  AsyncResult in_flight = { 0, }, after = { 0, };
+  AsyncResult play = { 0, };
   guint notified = 0;
 
   record (f->logger);
