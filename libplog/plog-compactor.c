@@ -567,7 +567,7 @@ fail_disposed (PlogCompactor *compactor,
 {
   g_autofree char *display = g_filename_display_name (plog_directory_get_path (compactor->dir));
   g_autoptr(GError) error = g_error_new (PLOG_ERROR, PLOG_ERROR_FAILED,
-                                         "The logger of “%s” was disposed", display);
+                                         "The logger of “%s” is closed", display);
 
   return_task (task, error);
 }

@@ -47,7 +47,8 @@
  * [method@Plog.Logger.dump] may be called from any thread, at any time.
  * The other methods may be called from any thread too, but not
  * concurrently with [method@Plog.Logger.record],
- * [method@Plog.Logger.stop] or the logger's disposal. Signals are
+ * [method@Plog.Logger.stop], [method@Plog.Logger.close] or the logger's
+ * disposal. Signals are
  * emitted only in a main context you own: [signal@Plog.Logger::replayed]
  * in the thread that calls [method@Plog.Logger.play] or in the
  * thread-default context of [method@Plog.Logger.play_async], and
@@ -59,14 +60,14 @@
  * least every 200 ms, so a crash of the process loses at most that much
  * (nothing under [enum@Plog.SyncMode.ALWAYS]).
  *
- * The logger holds its directory's lock until it is disposed: when its
- * last reference goes, or at `g_object_run_dispose()` (`run_dispose()` in
- * Python and JavaScript, to close it without waiting for the garbage
- * collector). Disposing stops a recording logger as
- * [method@Plog.Logger.stop] does, but drops what cannot be written.
- * A disposed logger is not recording; [method@Plog.Logger.dump] fails
- * on it with [error@Plog.Error.NOT_RECORDING],
- * [method@Plog.Logger.stop] and [method@Plog.Logger.flush] do nothing,
+ * The logger holds its directory's lock until it is closed, with
+ * [method@Plog.Logger.close] (in Python, also at the end of a `with`
+ * block), or disposed, when its last reference goes. Both stop a
+ * recording logger as [method@Plog.Logger.stop] does, but drop what
+ * cannot be written. A closed logger is not recording;
+ * [method@Plog.Logger.dump] fails on it with
+ * [error@Plog.Error.NOT_RECORDING], [method@Plog.Logger.stop],
+ * [method@Plog.Logger.flush] and [method@Plog.Logger.close] do nothing,
  * and [method@Plog.Logger.record], [method@Plog.Logger.play],
  * [method@Plog.Logger.play_async], [method@Plog.Logger.open_cursor],
  * [method@Plog.Logger.clear] and [method@Plog.Logger.compact_async]
@@ -92,7 +93,7 @@ struct _PlogLogger
   GMutex         init_lock;      /* initialization against itself */
   guint          init_done : 1;
   guint          recording : 1;
-  guint          disposed : 1;
+  guint          closed : 1;     /* by close() or dispose */
 };
 
 static void plog_logger_initable_iface_init (GInitableIface *iface);
@@ -180,6 +181,17 @@ compaction_landed (gpointer user_data)
 }
 
 static gboolean
+set_closed_error (PlogLogger  *self,
+                  GError     **error)
+{
+  g_autofree char *display = g_filename_display_name (plog_logger_get_directory (self));
+
+  g_set_error (error, PLOG_ERROR, PLOG_ERROR_FAILED,
+               "The logger of “%s” is closed", display);
+  return FALSE;
+}
+
+static gboolean
 plog_logger_initable_init (GInitable     *initable,
                            GCancellable  *cancellable,
                            GError       **error)
@@ -189,14 +201,8 @@ plog_logger_initable_init (GInitable     *initable,
   g_autoptr(PlogDirectory) dir = NULL;
   LandedData *landed;
 
-  if (self->disposed)
-    {
-      g_autofree char *display = g_filename_display_name (plog_logger_get_directory (self));
-
-      g_set_error (error, PLOG_ERROR, PLOG_ERROR_FAILED,
-                   "The logger of “%s” was disposed", display);
-      return FALSE;
-    }
+  if (self->closed)
+    return set_closed_error (self, error);
   /* As GInitable asks: later calls return the result of the first. */
   if (self->init_done)
     {
@@ -261,31 +267,54 @@ plog_logger_initable_iface_init (GInitableIface *iface)
   iface->init = plog_logger_initable_init;
 }
 
+/* Closes the logger, once: first the compactor's thread, after the
+ * compaction it runs, so that no dump that races with this starts
+ * another; then the writer, dropping what cannot be written; then the
+ * lock. The structures stay until finalize, so that a racing dump fails
+ * in the closed writer, and later calls fail with an error (see
+ * logger_ready()). Returns whether the ops dumped were all written. */
+static gboolean
+close_logger (PlogLogger  *self,
+              GError     **error)
+{
+  gboolean ok = TRUE;
+
+  /* Against an initialization on another thread: after this, it either
+   * has finished, and is undone here, or will not run. */
+  g_mutex_lock (&self->init_lock);
+  if (self->closed)
+    {
+      g_mutex_unlock (&self->init_lock);
+      return TRUE;
+    }
+  self->closed = TRUE;
+  g_mutex_unlock (&self->init_lock);
+
+  if (self->compactor != NULL)
+    plog_compactor_shutdown (self->compactor);
+  if (self->dir == NULL)
+    return TRUE;
+  /* Against a record() on another thread, which checks for this under
+   * the same lock. */
+  plog_directory_lock_changes (self->dir);
+  if (plog_writer_is_open (self->writer))
+    ok = plog_writer_close (self->writer, TRUE, error);
+  self->recording = FALSE;
+  plog_directory_unlock_changes (self->dir);
+  plog_directory_release_lock (self->dir);
+  return ok;
+}
+
 static void
 plog_logger_dispose (GObject *object)
 {
   PlogLogger *self = PLOG_LOGGER (object);
 
-  /* A binding's run_dispose() closes the logger: first the compactor's
-   * thread, after the compaction it runs, so that no dump that races with
-   * this starts another; then the writer; then the lock. The structures
-   * stay until finalize, so that a racing dump fails in the closed
-   * writer, and later calls fail with an error (see logger_ready()). */
-  if (self->compactor != NULL)
-    plog_compactor_shutdown (self->compactor);
-  /* Stop, and after a failed stop drop what could not be written. */
-  if (self->writer != NULL && plog_writer_is_open (self->writer))
-    {
-      g_autoptr(GError) error = NULL;
+  g_autoptr(GError) error = NULL;
 
-      if (!plog_writer_close (self->writer, TRUE, &error))
-        g_debug ("Stopping the logger of “%s” failed: %s",
-                 plog_logger_get_directory (self), error->message);
-    }
-  if (self->dir != NULL)
-    plog_directory_release_lock (self->dir);
-  self->recording = FALSE;
-  self->disposed = TRUE;
+  if (!close_logger (self, &error))
+    g_debug ("Stopping the logger of “%s” failed: %s",
+             plog_logger_get_directory (self), error->message);
 
   G_OBJECT_CLASS (plog_logger_parent_class)->dispose (object);
 }
@@ -293,16 +322,16 @@ plog_logger_dispose (GObject *object)
 /* Whether @self is ready for a call, which it is once initialized. A
  * logger made with g_object_new() and never initialized (as JavaScript's
  * `new Plog.Logger({directory})` leaves it) initializes itself now; one
- * whose initialization failed gives that error again; one whose dispose
- * ran (a binding's run_dispose(), say) holds nothing any more. */
+ * whose initialization failed gives that error again; a closed one (see
+ * close_logger()) holds nothing any more. */
 static gboolean
 logger_ready (PlogLogger  *self,
               GError     **error)
 {
-  if (G_LIKELY (g_atomic_pointer_get (&self->dir) != NULL && !self->disposed))
+  if (G_LIKELY (g_atomic_pointer_get (&self->dir) != NULL && !self->closed))
     return TRUE;
   /* Initializes a logger that was not, fails as its initialization
-   * failed, or as a disposed logger does. */
+   * failed, or as a closed logger does. */
   return g_initable_init (G_INITABLE (self), NULL, error);
 }
 
@@ -795,6 +824,11 @@ plog_logger_record (PlogLogger  *self,
     return TRUE;
 
   plog_directory_lock_changes (self->dir);
+  if (self->closed)
+    {
+      plog_directory_unlock_changes (self->dir);
+      return set_closed_error (self, error);
+    }
   ok = repair_torn_tail (self, &n_files, &newest_log_size, error);
   /* A crash while recording leaves the blocks reserved for logs. A new
    * log reserves as many as the last one took. */
@@ -803,6 +837,8 @@ plog_logger_record (PlogLogger  *self,
   if (ok && newest_log_size > 0)
     plog_writer_set_last_size (self->writer, newest_log_size);
   ok = ok && plog_writer_open (self->writer, plog_directory_alloc_seq (self->dir, 1), error);
+  if (ok)
+    self->recording = TRUE;
   plog_directory_unlock_changes (self->dir);
   if (!ok)
     return FALSE;
@@ -812,7 +848,6 @@ plog_logger_record (PlogLogger  *self,
   if (n_files > MAX_REPLAY_FILES)
     plog_compactor_request_auto (self->compactor);
 
-  self->recording = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
   return TRUE;
 }
@@ -863,13 +898,12 @@ plog_logger_get_recording (PlogLogger *self)
  * absent. In the other modes a dump returns before its op is written,
  * so it succeeds until the writer's failure comes to light.
  *
- * May be called from any thread, even while another one disposes the
- * logger with `g_object_run_dispose()` (the dumping thread holding a
- * reference of its own): a dump that comes after the writer closed fails
- * as when not recording.
+ * May be called from any thread, even while another one closes the
+ * logger (the dumping thread holding a reference of its own): a dump
+ * that comes after the writer closed fails as when not recording.
  *
  * Returns: `TRUE` on success; `FALSE` with [error@Plog.Error.NOT_RECORDING]
- *   when not recording (a logger not yet initialized, or disposed, is
+ *   when not recording (a logger not yet initialized, or closed, is
  *   not), [error@Plog.Error.TOO_LARGE] for an op whose record
  *   exceeds [const@Plog.OP_MAX_SIZE], or [error@Plog.Error.IO]: for a
  *   full disk, every op dumped before is kept and written once the disk
@@ -892,7 +926,7 @@ plog_logger_dump (PlogLogger  *self,
   g_return_val_if_fail (op != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* A logger that was not initialized is not recording (a disposed one
+  /* A logger that was not initialized is not recording (a closed one
    * fails in its closed writer). */
   if (G_UNLIKELY (g_atomic_pointer_get (&self->dir) == NULL))
     {
@@ -938,8 +972,8 @@ plog_logger_flush (PlogLogger  *self,
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* A logger that is not initialized, or disposed, is not recording. */
-  if (g_atomic_pointer_get (&self->dir) == NULL || self->disposed)
+  /* A logger that is not initialized, or closed, is not recording. */
+  if (g_atomic_pointer_get (&self->dir) == NULL || self->closed)
     return TRUE;
 
   return plog_writer_flush (self->writer, error);
@@ -973,8 +1007,8 @@ plog_logger_stop (PlogLogger  *self,
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* A logger that is not initialized, or disposed, is not recording. */
-  if (g_atomic_pointer_get (&self->dir) == NULL || self->disposed)
+  /* A logger that is not initialized, or closed, is not recording. */
+  if (g_atomic_pointer_get (&self->dir) == NULL || self->closed)
     return TRUE;
 
   if (!self->recording)
@@ -989,6 +1023,48 @@ plog_logger_stop (PlogLogger  *self,
 
   self->recording = FALSE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
+  return ok;
+}
+
+/**
+ * plog_logger_close:
+ * @self: a `PlogLogger`
+ * @error: return location for an error
+ *
+ * Stops the logger, as [method@Plog.Logger.stop] does, and releases its
+ * directory: the lock goes at once, and another logger may open the
+ * directory, in this process or another. The logger is closed even when
+ * stopping fails (a full disk, say): the ops that could not be written
+ * are dropped, and the error is returned.
+ *
+ * A closed logger is not recording. [method@Plog.Logger.dump] fails on
+ * it with [error@Plog.Error.NOT_RECORDING], [method@Plog.Logger.stop],
+ * [method@Plog.Logger.flush] and this function do nothing, and the
+ * other calls fail with [error@Plog.Error.FAILED].
+ *
+ * Disposing a logger closes it too; call this to release the directory
+ * at a known point without waiting for the last reference to go (in
+ * Python and JavaScript, for the garbage collector).
+ *
+ * Returns: `TRUE` on success; `FALSE` with [error@Plog.Error.IO] when
+ *   the ops dumped could not all be written
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_close (PlogLogger  *self,
+                   GError     **error)
+{
+  gboolean was_recording;
+  gboolean ok;
+
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  was_recording = self->recording;
+  ok = close_logger (self, error);
+  if (was_recording)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
   return ok;
 }
 

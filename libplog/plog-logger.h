@@ -101,6 +101,9 @@ PLOG_AVAILABLE_IN_ALL
 gboolean      plog_logger_stop              (PlogLogger           *self,
                                              GError              **error);
 PLOG_AVAILABLE_IN_ALL
+gboolean      plog_logger_close             (PlogLogger           *self,
+                                             GError              **error);
+PLOG_AVAILABLE_IN_ALL
 gboolean      plog_logger_clear             (PlogLogger           *self,
                                              GError              **error);
 PLOG_AVAILABLE_IN_ALL

@@ -2721,6 +2721,70 @@ test_null_self (Fixture       *f,
 #undef EXPECT_CRITICAL
 }
 
+static gpointer
+record_in_thread (gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* initializes the logger, unless it was closed first */
+  if (!plog_logger_record (data, &error))
+    g_assert_error (error, PLOG_ERROR, PLOG_ERROR_FAILED);
+  return NULL;
+}
+
+/* close() stops and releases the directory at once; the logger stays
+ * safe to call. Closing races with a lazy initialization leave no lock
+ * behind. */
+static void
+test_close (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlogOp) op = op_put ("k", "v", 1);
+  guint notified = 0;
+
+  record (f->logger);
+  dump_one (f->logger, op);
+  g_signal_connect (f->logger, "notify::recording", G_CALLBACK (count_notify), &notified);
+  g_assert_true (plog_logger_close (f->logger, &error));
+  g_assert_no_error (error);
+  g_assert_false (plog_logger_get_recording (f->logger));
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_true (plog_logger_close (f->logger, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_false (plog_logger_dump (f->logger, op, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
+  g_clear_error (&error);
+  g_assert_false (plog_logger_record (f->logger, &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, f->path));
+  g_clear_error (&error);
+  {
+    g_autoptr(PlogLogger) next = open_logger (f->path);
+    g_autoptr(GPtrArray) expected = op_array_new ();
+
+    g_ptr_array_add (expected, plog_op_ref (op));
+    assert_replays (next, expected);
+  }
+
+  for (guint i = 0; i < 40; i++)
+    {
+      PlogLogger *logger = g_object_new (PLOG_TYPE_LOGGER, "directory", f->path, NULL);
+      GThread *thread = g_thread_new ("record", record_in_thread, logger);
+
+      g_usleep (i * 25);
+      g_assert_true (plog_logger_close (logger, NULL));
+      g_thread_join (thread);
+      g_assert_false (plog_logger_get_recording (logger));
+      {
+        /* the lock is free while the closed logger lives on */
+        g_autoptr(PlogLogger) next = open_logger (f->path);
+      }
+      close_logger (&logger);
+    }
+}
+
 typedef struct
 {
   PlogLogger *logger;
@@ -3108,6 +3172,7 @@ main (int   argc,
   ADD ("/logger/new/lazy-init", test_lazy_init, FALSE);
   ADD ("/logger/dispose/run-dispose", test_run_dispose, TRUE);
   ADD ("/logger/dispose/racing-dumps", test_dispose_racing_dumps, TRUE);
+  ADD ("/logger/close", test_close, TRUE);
   ADD ("/logger/compacted/idle-context", test_compacted_idle_context, FALSE);
   g_test_add_func ("/logger/lock/other-process", test_lock_other_process);
 

@@ -484,10 +484,10 @@ function testProperties() {
     logger.play(o => left.push(fields(o)), null);
     assertEqual(left, [fields(Plog.Op.new_put(bytes('c'), bytes('3'), 3))], 'after clear()');
 
-    // run_dispose() closes it: the lock goes at once, calls fail cleanly.
-    logger.run_dispose();
-    assert(!logger.recording, 'not recording once disposed');
-    assertThrows(() => logger.record(), Plog.error_quark(), Plog.Error.FAILED, 'record() once disposed');
+    // close() releases the directory at once; calls then fail cleanly.
+    logger.close();
+    assert(!logger.recording, 'not recording once closed');
+    assertThrows(() => logger.record(), Plog.error_quark(), Plog.Error.FAILED, 'record() once closed');
 
     // Without init(), the first call initializes the logger.
     const lazy = new Plog.Logger({directory: dir});
@@ -497,7 +497,7 @@ function testProperties() {
     let m = 0;
     lazy.play(() => m++, null);
     assertEqual(m, 2, 'ops replayed by a logger that was not init()ed');
-    lazy.run_dispose();
+    lazy.close();
 }
 
 // Random ops over a few keys, a small max-size, so that automatic

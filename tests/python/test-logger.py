@@ -778,6 +778,22 @@ class PropertyTests(LoggerTestCase):
         finally:
             os.chdir(cwd)
 
+    def test_close(self):
+        self.logger.record()
+        self.logger.dump(Plog.Op.new_put(b'k', b'v', 1))
+        notified = []
+        self.logger.connect('notify::recording',
+                            lambda *args: notified.append(True))
+        self.logger.close()
+        self.assertEqual(notified, [True])
+        self.logger.close()
+        self.assertFalse(self.logger.props.recording)
+        with self.assertRaises(GLib.Error) as caught:
+            self.logger.record()
+        self.assertPlogError(caught.exception, Plog.Error.FAILED)
+        other = Plog.Logger(self.directory)
+        self.assertEqual([op.value for op in other.open_cursor()], [b'v'])
+
     def test_run_dispose_closes(self):
         self.logger.record()
         self.logger.dump(Plog.Op.new_put(b'k', b'v', 1))

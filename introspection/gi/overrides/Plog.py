@@ -11,8 +11,8 @@
 #   op.configuration (a dict), ==, hash() and repr();
 # - Plog.Logger(directory) opens the logger like Plog.Logger.new(directory),
 #   for any file name (str, bytes or os.PathLike, UTF-8 or not); as a
-#   context manager (with Plog.Logger(d) as logger:) it is stopped and
-#   closed at the end of the block;
+#   context manager (with Plog.Logger(d) as logger:) it is closed at the
+#   end of the block;
 # - logger.play(func) calls func(op) and lets an exception of func end the
 #   replay and propagate out of play(); it also takes a cancellable, and
 #   user data as the C order has it: play(func, user_data, cancellable);
@@ -298,9 +298,8 @@ class Logger(Plog.Logger):
     may be a str, bytes or os.PathLike. The directory property is text:
     for a file name that is not UTF-8, read get_directory() instead.
 
-    As a context manager, it is stopped and closed (run_dispose()) at the
-    end of the block. Closing also disconnects its signal handlers, so a
-    play_async() still running then delivers no more ::replayed.
+    As a context manager, it is closed (close(): stopped, and its
+    directory released) at the end of the block.
     """
 
     def __new__(cls, directory=None, **kwargs):
@@ -333,14 +332,15 @@ class Logger(Plog.Logger):
         return self
 
     def __exit__(self, exc_type, exc_value, traceback):
-        """Leaving a with block stops the logger (raising GLib.Error if
-        that fails and nothing else was raised) and closes it: the lock on
-        its directory goes at once, not when the object is collected."""
+        """Leaving a with block closes the logger (see close()): it stops,
+        and the lock on its directory goes at once, not when the object is
+        collected. A GLib.Error of the close is raised unless another
+        exception is on its way."""
         try:
+            self.close()
+        except GLib.Error:
             if exc_type is None:
-                self.stop()
-        finally:
-            self.run_dispose()
+                raise
         return False
 
     @classmethod
