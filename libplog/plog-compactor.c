@@ -559,10 +559,10 @@ plog_compactor_new (PlogDirectory           *dir,
   return compactor;
 }
 
-/* A request that comes, or is left, once the logger is disposed; takes
+/* A request that comes, or is left, once the logger is closed; takes
  * a reference to @task. */
 static void
-fail_disposed (PlogCompactor *compactor,
+fail_closed (PlogCompactor *compactor,
                GTask         *task)
 {
   g_autofree char *display = g_filename_display_name (plog_directory_get_path (compactor->dir));
@@ -586,14 +586,14 @@ plog_compactor_shutdown (PlogCompactor *compactor)
   if (thread != NULL)
     g_thread_join (thread);
 
-  /* Only g_object_run_dispose() can leave requests behind: each holds
-   * the logger. */
+  /* Only a close (plog_logger_close() or g_object_run_dispose()) can
+   * leave requests behind: each holds the logger. */
   g_mutex_lock (&compactor->lock);
   pending = g_steal_pointer (&compactor->pending);
   compactor->pending = g_ptr_array_new ();
   g_mutex_unlock (&compactor->lock);
   for (guint i = 0; i < pending->len; i++)
-    fail_disposed (compactor, pending->pdata[i]);
+    fail_closed (compactor, pending->pdata[i]);
 }
 
 void
@@ -636,7 +636,7 @@ plog_compactor_request (PlogCompactor *compactor,
     }
   g_mutex_unlock (&compactor->lock);
   if (quit)
-    fail_disposed (compactor, g_object_ref (task));
+    fail_closed (compactor, g_object_ref (task));
 }
 
 void

@@ -48,7 +48,10 @@
  * The other methods may be called from any thread too, but not
  * concurrently with [method@Plog.Logger.record],
  * [method@Plog.Logger.stop], [method@Plog.Logger.close] or the logger's
- * disposal. Signals are
+ * disposal; except that [method@Plog.Logger.close] may race with a
+ * [method@Plog.Logger.record], or with the first call that initializes
+ * the logger, on another thread: that call then either fails, or
+ * finishes before the close undoes it. Signals are
  * emitted only in a main context you own: [signal@Plog.Logger::replayed]
  * in the thread that calls [method@Plog.Logger.play] or in the
  * thread-default context of [method@Plog.Logger.play_async], and
@@ -91,9 +94,10 @@ struct _PlogLogger
   PlogSyncMode   sync_mode;
   GError        *init_error;     /* (owned) (nullable) */
   GMutex         init_lock;      /* initialization against itself */
-  guint          init_done : 1;
-  guint          recording : 1;
-  guint          closed : 1;     /* by close() or dispose */
+  /* Not bit fields: each is written under a different lock, or none. */
+  gboolean       init_done;      /* under init_lock */
+  gboolean       recording;      /* (atomic) */
+  gint           closed;         /* (atomic): by close() or dispose */
 };
 
 static void plog_logger_initable_iface_init (GInitableIface *iface);
@@ -201,7 +205,7 @@ plog_logger_initable_init (GInitable     *initable,
   g_autoptr(PlogDirectory) dir = NULL;
   LandedData *landed;
 
-  if (self->closed)
+  if (g_atomic_int_get (&self->closed))
     return set_closed_error (self, error);
   /* As GInitable asks: later calls return the result of the first. */
   if (self->init_done)
@@ -282,12 +286,12 @@ close_logger (PlogLogger  *self,
   /* Against an initialization on another thread: after this, it either
    * has finished, and is undone here, or will not run. */
   g_mutex_lock (&self->init_lock);
-  if (self->closed)
+  if (g_atomic_int_get (&self->closed))
     {
       g_mutex_unlock (&self->init_lock);
       return TRUE;
     }
-  self->closed = TRUE;
+  g_atomic_int_set (&self->closed, TRUE);
   g_mutex_unlock (&self->init_lock);
 
   if (self->compactor != NULL)
@@ -299,7 +303,7 @@ close_logger (PlogLogger  *self,
   plog_directory_lock_changes (self->dir);
   if (plog_writer_is_open (self->writer))
     ok = plog_writer_close (self->writer, TRUE, error);
-  self->recording = FALSE;
+  g_atomic_int_set (&self->recording, FALSE);
   plog_directory_unlock_changes (self->dir);
   plog_directory_release_lock (self->dir);
   return ok;
@@ -328,7 +332,7 @@ static gboolean
 logger_ready (PlogLogger  *self,
               GError     **error)
 {
-  if (G_LIKELY (g_atomic_pointer_get (&self->dir) != NULL && !self->closed))
+  if (G_LIKELY (g_atomic_pointer_get (&self->dir) != NULL && !g_atomic_int_get (&self->closed)))
     return TRUE;
   /* Initializes a logger that was not, fails as its initialization
    * failed, or as a closed logger does. */
@@ -371,7 +375,7 @@ plog_logger_get_property (GObject    *object,
       break;
 
     case PROP_RECORDING:
-      g_value_set_boolean (value, self->recording);
+      g_value_set_boolean (value, g_atomic_int_get (&self->recording));
       break;
 
     case PROP_SYNC_MODE:
@@ -820,11 +824,11 @@ plog_logger_record (PlogLogger  *self,
   if (!logger_ready (self, error))
     return FALSE;
 
-  if (self->recording)
+  if (g_atomic_int_get (&self->recording))
     return TRUE;
 
   plog_directory_lock_changes (self->dir);
-  if (self->closed)
+  if (g_atomic_int_get (&self->closed))
     {
       plog_directory_unlock_changes (self->dir);
       return set_closed_error (self, error);
@@ -838,7 +842,7 @@ plog_logger_record (PlogLogger  *self,
     plog_writer_set_last_size (self->writer, newest_log_size);
   ok = ok && plog_writer_open (self->writer, plog_directory_alloc_seq (self->dir, 1), error);
   if (ok)
-    self->recording = TRUE;
+    g_atomic_int_set (&self->recording, TRUE);
   plog_directory_unlock_changes (self->dir);
   if (!ok)
     return FALSE;
@@ -868,7 +872,7 @@ plog_logger_get_recording (PlogLogger *self)
 {
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
 
-  return self->recording;
+  return g_atomic_int_get (&self->recording);
 }
 
 /**
@@ -973,7 +977,7 @@ plog_logger_flush (PlogLogger  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   /* A logger that is not initialized, or closed, is not recording. */
-  if (g_atomic_pointer_get (&self->dir) == NULL || self->closed)
+  if (g_atomic_pointer_get (&self->dir) == NULL || g_atomic_int_get (&self->closed))
     return TRUE;
 
   return plog_writer_flush (self->writer, error);
@@ -1008,10 +1012,10 @@ plog_logger_stop (PlogLogger  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   /* A logger that is not initialized, or closed, is not recording. */
-  if (g_atomic_pointer_get (&self->dir) == NULL || self->closed)
+  if (g_atomic_pointer_get (&self->dir) == NULL || g_atomic_int_get (&self->closed))
     return TRUE;
 
-  if (!self->recording)
+  if (!g_atomic_int_get (&self->recording))
     return TRUE;
   ok = plog_writer_close (self->writer, FALSE, error);
   /* A log that can still take the ops keeps recording, so that a later
@@ -1021,7 +1025,7 @@ plog_logger_stop (PlogLogger  *self,
     return FALSE;
   plog_compactor_wait_idle (self->compactor);
 
-  self->recording = FALSE;
+  g_atomic_int_set (&self->recording, FALSE);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
   return ok;
 }
@@ -1037,10 +1041,19 @@ plog_logger_stop (PlogLogger  *self,
  * stopping fails (a full disk, say): the ops that could not be written
  * are dropped, and the error is returned.
  *
+ * Unlike a stop, it does not wait for compactions to come: a running
+ * compaction finishes first, but a queued
+ * [method@Plog.Logger.compact_async] fails with
+ * [error@Plog.Error.FAILED], and a pending automatic one is dropped.
+ *
  * A closed logger is not recording. [method@Plog.Logger.dump] fails on
  * it with [error@Plog.Error.NOT_RECORDING], [method@Plog.Logger.stop],
- * [method@Plog.Logger.flush] and this function do nothing, and the
- * other calls fail with [error@Plog.Error.FAILED].
+ * [method@Plog.Logger.flush] and this function do nothing, and
+ * [method@Plog.Logger.record], [method@Plog.Logger.play],
+ * [method@Plog.Logger.play_async], [method@Plog.Logger.open_cursor],
+ * [method@Plog.Logger.clear] and [method@Plog.Logger.compact_async]
+ * fail with [error@Plog.Error.FAILED]. Its properties still read and
+ * change, and take effect nowhere.
  *
  * Disposing a logger closes it too; call this to release the directory
  * at a known point without waiting for the last reference to go (in
@@ -1061,7 +1074,7 @@ plog_logger_close (PlogLogger  *self,
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  was_recording = self->recording;
+  was_recording = g_atomic_int_get (&self->recording);
   ok = close_logger (self, error);
   if (was_recording)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
@@ -1101,9 +1114,9 @@ plog_logger_clear (PlogLogger  *self,
     return FALSE;
 
   ok = plog_compactor_clear (self->compactor, &stopped, error);
-  if (stopped && self->recording)
+  if (stopped && g_atomic_int_get (&self->recording))
     {
-      self->recording = FALSE;
+      g_atomic_int_set (&self->recording, FALSE);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
     }
   return ok;
