@@ -563,7 +563,7 @@ plog_compactor_new (PlogDirectory           *dir,
  * a reference to @task. */
 static void
 fail_closed (PlogCompactor *compactor,
-               GTask         *task)
+             GTask         *task)
 {
   g_autofree char *display = g_filename_display_name (plog_directory_get_path (compactor->dir));
   g_autoptr(GError) error = g_error_new (PLOG_ERROR, PLOG_ERROR_FAILED,

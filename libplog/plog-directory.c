@@ -187,7 +187,7 @@ tidy (PlogDirectory  *dir,
     {
       const char *name = tmp_names->pdata[i];
       g_autofree char *path = g_build_filename (dir->path, name, NULL);
-      g_autofree char *data_name = g_strndup (name, strlen (name) - strlen (".tmp"));
+      g_autofree char *data_name = NULL;
       PlogFileEntry entry;
       struct stat st;
       int saved_errno;
@@ -195,6 +195,7 @@ tidy (PlogDirectory  *dir,
       if (g_unlink (path) == 0 || errno == ENOENT)
         continue;
       saved_errno = errno;
+      data_name = g_strndup (name, strlen (name) - strlen (".tmp"));
       /* A directory with such a name is not libplog's, and stays; unless
        * it takes the name of a temporary file libplog would create. */
       if (lstat (path, &st) == 0 && S_ISDIR (st.st_mode) && !parse_name (data_name, &entry))
@@ -346,20 +347,6 @@ plog_directory_sync (PlogDirectory  *dir,
   return TRUE;
 }
 
-/* Ends a snapshot: without its end record, a reader takes it for one
- * that was cut short. */
-static gboolean
-write_end (int          fd,
-           const char  *path,
-           GError     **error)
-{
-  struct stat st;
-
-  if (fstat (fd, &st) != 0)
-    return plog_set_io_error (error, errno, "stat", path);
-  return plog_segment_write_end (fd, path, st.st_size, error);
-}
-
 gboolean
 plog_directory_install_snapshot (PlogDirectory         *dir,
                                  guint64                seq,
@@ -375,7 +362,7 @@ plog_directory_install_snapshot (PlogDirectory         *dir,
   if (fd < 0)
     return FALSE;
   if (!write_func (fd, tmp_path, user_data, error) ||
-      !write_end (fd, tmp_path, error) ||
+      !plog_segment_write_end (fd, tmp_path, error) ||
       !plog_segment_sync (fd, tmp_path, error))
     {
       close (fd);

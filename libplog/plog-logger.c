@@ -933,13 +933,7 @@ plog_logger_dump (PlogLogger  *self,
   /* A logger that was not initialized is not recording (a closed one
    * fails in its closed writer). */
   if (G_UNLIKELY (g_atomic_pointer_get (&self->dir) == NULL))
-    {
-      g_autofree char *display = g_filename_display_name (plog_logger_get_directory (self));
-
-      g_set_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING,
-                   "The logger of “%s” is not recording", display);
-      return FALSE;
-    }
+    return plog_set_not_recording_error (error, plog_logger_get_directory (self));
 
   if (!plog_writer_append (self->writer, op, &log_seq, &log_size, error))
     return FALSE;
@@ -1011,10 +1005,7 @@ plog_logger_stop (PlogLogger  *self,
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* A logger that is not initialized, or closed, is not recording. */
-  if (g_atomic_pointer_get (&self->dir) == NULL || g_atomic_int_get (&self->closed))
-    return TRUE;
-
+  /* A no-op when not recording, as a logger not initialized, or closed, is not. */
   if (!g_atomic_int_get (&self->recording))
     return TRUE;
   ok = plog_writer_close (self->writer, FALSE, error);

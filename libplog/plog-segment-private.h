@@ -72,11 +72,9 @@ int       plog_segment_reserve       (int               fd,
 gboolean  plog_segment_has_reserved  (const struct stat *st);
 /* Gives back the blocks reserved beyond the end of a file. Best effort. */
 void      plog_segment_release       (int               fd);
-/* Appends the end record to a snapshot open for appending, whose size is
- * @size. */
+/* Appends the end record to a snapshot open for appending. */
 gboolean  plog_segment_write_end     (int               fd,
                                       const char       *path,
-                                      gint64            size,
                                       GError          **error);
 /* Creates @path (which must not exist) with a header; returns its fd,
  * open for appending, or -1. */

@@ -79,12 +79,14 @@ end_record_encode (guint8 *buf,
 gboolean
 plog_segment_write_end (int          fd,
                         const char  *path,
-                        gint64       size,
                         GError     **error)
 {
   guint8 end[PLOG_SEGMENT_END_SIZE];
+  struct stat st;
 
-  end_record_encode (end, size);
+  if (fstat (fd, &st) != 0)
+    return plog_set_io_error (error, errno, "stat", path);
+  end_record_encode (end, st.st_size);
   return plog_segment_write_all (fd, path, end, sizeof end, error);
 }
 

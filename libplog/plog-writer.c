@@ -190,15 +190,22 @@ set_durable_locked (PlogWriter *writer,
   __atomic_store_n (&writer->durable, durable, __ATOMIC_RELEASE);
 }
 
-static gboolean
-not_recording (PlogWriter  *writer,
-               GError     **error)
+gboolean
+plog_set_not_recording_error (GError     **error,
+                              const char  *directory)
 {
-  g_autofree char *display = g_filename_display_name (plog_directory_get_path (writer->dir));
+  g_autofree char *display = g_filename_display_name (directory);
 
   g_set_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING,
                "The logger of “%s” is not recording", display);
   return FALSE;
+}
+
+static gboolean
+not_recording (PlogWriter  *writer,
+               GError     **error)
+{
+  return plog_set_not_recording_error (error, plog_directory_get_path (writer->dir));
 }
 
 /* After a failed fdatasync() the kernel may have dropped the pages it
