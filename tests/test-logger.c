@@ -1183,9 +1183,10 @@ test_unref_recording (Fixture       *f,
 #define N_WRITTEN 50
 
 static void
-test_stop_failed_then_unref (void)
+test_stop_failed_then_unref (gconstpointer data)
 {
-  g_autofree char *dir = shared_dir ("stop-failed");
+  gboolean use_close = GPOINTER_TO_INT (data);
+  g_autofree char *dir = shared_dir (use_close ? "close-failed" : "stop-failed");
   g_autoptr(GPtrArray) ops = numbered_ops ("efbig-padding-padding-padding-padding-padding", 2000);
 
   if (g_test_subprocess ())
@@ -1224,7 +1225,7 @@ test_stop_failed_then_unref (void)
             dump_failed = TRUE;
           }
 
-      ok = plog_logger_stop (logger, &error);
+      ok = use_close ? plog_logger_close (logger, &error) : plog_logger_stop (logger, &error);
       if (!dump_failed)
         {
           /* everything was buffered: stop has to write it, and cannot */
@@ -1235,6 +1236,16 @@ test_stop_failed_then_unref (void)
       else if (!ok)
         g_assert_true (error->domain == PLOG_ERROR);
       g_clear_error (&error);
+      if (use_close)
+        {
+          /* closed all the same: not recording, and the lock is free */
+          PlogLogger *next;
+
+          g_assert_false (plog_logger_get_recording (logger));
+          next = plog_logger_new (dir, &error);
+          g_assert_no_error (error);
+          g_object_unref (next);
+        }
 
       g_object_unref (logger);
       g_print ("child: freed\n");
@@ -3189,7 +3200,10 @@ main (int   argc,
   ADD ("/logger/dump/large-value", test_round_trip_large_value, TRUE);
   ADD ("/logger/stop/not-recording", test_stop_not_recording, TRUE);
   ADD ("/logger/stop/unref-recording", test_unref_recording, TRUE);
-  g_test_add_func ("/logger/stop/failed-then-unref", test_stop_failed_then_unref);
+  g_test_add_data_func ("/logger/stop/failed-then-unref", GINT_TO_POINTER (FALSE),
+                        test_stop_failed_then_unref);
+  g_test_add_data_func ("/logger/close/failed", GINT_TO_POINTER (TRUE),
+                        test_stop_failed_then_unref);
   ADD ("/logger/flush", test_flush, TRUE);
   g_test_add_func ("/logger/flush/exit", test_flush_exit);
   g_test_add_func ("/logger/sync-mode/always-exit", test_always_exit);
