@@ -24,6 +24,7 @@
 #include "plog-compactor-private.h"
 #include "plog-cursor-private.h"
 #include "plog-error.h"
+#include "plog-record-batch-private.h"
 #include "plog-sched-private.h"
 #include "plog-state-private.h"
 
@@ -116,70 +117,6 @@ snapshot_write_record (const guint8 *record,
   return TRUE;
 }
 
-/* Records gathered for a batch call of PlogState: copies, since the
- * reader's record lives only until its next call. */
-typedef struct
-{
-  PlogRecordView  views[PLOG_STATE_BATCH];
-  const guint8   *records[PLOG_STATE_BATCH];
-  gsize           sizes[PLOG_STATE_BATCH];
-  guint           n;
-  guint8         *arena;     /* (owned) the copies of the records */
-  gsize           used;
-} Batch;
-
-static Batch *
-batch_new (void)
-{
-  Batch *batch = g_new (Batch, 1);
-
-  batch->n = 0;
-  batch->used = 0;
-  batch->arena = g_malloc (BATCH_BYTES);
-  return batch;
-}
-
-static void
-batch_free (Batch *batch)
-{
-  g_free (batch->arena);
-  g_free (batch);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Batch, batch_free)
-
-static gboolean
-batch_is_full (Batch *batch,
-               gsize  record_size)
-{
-  return batch->n == PLOG_STATE_BATCH || batch->used + record_size > BATCH_BYTES;
-}
-
-/* Copies a record in; the batch must have room (see batch_is_full()). */
-static void
-batch_add (Batch                *batch,
-           const PlogRecordView *view,
-           const guint8         *record,
-           gsize                 record_size)
-{
-  guint8 *copy = batch->arena + batch->used;
-
-  memcpy (copy, record, record_size);
-  batch->views[batch->n] = *view;
-  plog_record_view_rebase (&batch->views[batch->n], record, copy);
-  batch->records[batch->n] = copy;
-  batch->sizes[batch->n] = record_size;
-  batch->n++;
-  batch->used += record_size;
-}
-
-static void
-batch_reset (Batch *batch)
-{
-  batch->n = 0;
-  batch->used = 0;
-}
-
 /* What a new snapshot is made of: the base snapshot (if any) and the
  * delta of the logs since. */
 typedef struct
@@ -207,9 +144,9 @@ snapshot_write_delta_below (SnapshotSource *source,
 /* The base's records of a batch that the delta leaves alive, with the
  * delta's records of each class before the base's of the next. */
 static gboolean
-snapshot_write_base_batch (SnapshotSource *source,
-                           Batch          *batch,
-                           SnapshotWriter *w)
+snapshot_write_base_batch (SnapshotSource  *source,
+                           PlogRecordBatch *batch,
+                           SnapshotWriter  *w)
 {
   gboolean shadowed[PLOG_STATE_BATCH];
 
@@ -220,7 +157,7 @@ snapshot_write_base_batch (SnapshotSource *source,
           (!shadowed[i] && !snapshot_write_record (batch->records[i], batch->sizes[i], w)))
         return FALSE;
     }
-  batch_reset (batch);
+  plog_record_batch_reset (batch);
   return TRUE;
 }
 
@@ -232,7 +169,7 @@ snapshot_write_base (SnapshotSource  *source,
                      GError         **error)
 {
   g_autoptr(PlogSegmentReader) reader = NULL;
-  g_autoptr(Batch) batch = NULL;
+  g_autoptr(PlogRecordBatch) batch = NULL;
   PlogRecordView view;
   const guint8 *record;
   gsize record_size;
@@ -243,14 +180,14 @@ snapshot_write_base (SnapshotSource  *source,
   reader = plog_segment_reader_reopen (source->base, error);
   if (reader == NULL)
     return FALSE;
-  batch = batch_new ();
+  batch = plog_record_batch_new (PLOG_STATE_BATCH, BATCH_BYTES);
   while (plog_segment_reader_next (reader, &view, &record, &record_size, &local_error))
     {
-      if (batch_is_full (batch, record_size) && !snapshot_write_base_batch (source, batch, w))
+      if (plog_record_batch_is_full (batch, record_size) && !snapshot_write_base_batch (source, batch, w))
         return FALSE;
       if (record_size <= BATCH_BYTES)
         {
-          batch_add (batch, &view, record, record_size);
+          plog_record_batch_add (batch, &view, record, record_size);
           continue;
         }
       if (!snapshot_write_delta_below (source, plog_state_class_of (&view), w) ||
@@ -289,11 +226,11 @@ snapshot_write (int          fd,
 }
 
 static void
-batch_apply (Batch     *batch,
-             PlogState *state)
+batch_apply (PlogRecordBatch *batch,
+             PlogState       *state)
 {
   plog_state_apply_batch (state, batch->views, batch->records, batch->sizes, batch->n);
-  batch_reset (batch);
+  plog_record_batch_reset (batch);
 }
 
 /* One compaction, with the changes lock held. */
@@ -312,7 +249,7 @@ compact_locked (PlogCompactor  *compactor,
   gsize record_size;
   GError *local_error = NULL;
   gboolean rotated = FALSE;
-  g_autoptr(Batch) batch = NULL;
+  g_autoptr(PlogRecordBatch) batch = NULL;
   guint64 seq;
   gint64 start = g_get_monotonic_time (), rotated_at, merged_at;
 
@@ -343,18 +280,18 @@ compact_locked (PlogCompactor  *compactor,
     plog_state_reset (compactor->spare);
   compactor->spare_used = TRUE;
   source.state = state = compactor->spare;
-  batch = batch_new ();
+  batch = plog_record_batch_new (PLOG_STATE_BATCH, BATCH_BYTES);
   while (_plog_cursor_next_record (cursor, &view, &record, &record_size, cancellable, &local_error))
     {
-      if (batch_is_full (batch, record_size))
+      if (plog_record_batch_is_full (batch, record_size))
         batch_apply (batch, state);
       if (record_size <= BATCH_BYTES)
-        batch_add (batch, &view, record, record_size);
+        plog_record_batch_add (batch, &view, record, record_size);
       else
         plog_state_apply (state, &view, record, record_size);
     }
   batch_apply (batch, state);
-  g_clear_pointer (&batch, batch_free);
+  g_clear_pointer (&batch, plog_record_batch_free);
   if (local_error != NULL)
     {
       g_propagate_error (error, local_error);

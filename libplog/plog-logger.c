@@ -1165,13 +1165,13 @@ play_internal (PlogLogger           *self,
   replay = plog_replay_new (cursor, cancellable, NULL);
   while (!finished && !cancelled)
     {
-      GPtrArray *batch = plog_replay_next (replay, TRUE, &finished, &local_error);
+      PlogRecordBatch *batch = plog_replay_next (replay, TRUE, &finished, &local_error);
 
       if (batch == NULL)
         continue;
-      for (guint i = 0; i < batch->len && !cancelled; i++)
+      for (guint i = 0; i < batch->n && !cancelled; i++)
         {
-          PlogOp *op = batch->pdata[i];
+          g_autoptr(PlogOp) op = plog_record_view_to_op (&batch->views[i]);
 
           if (operate != NULL)
             operate (op, user_data);
@@ -1299,7 +1299,7 @@ play_dispatch (gpointer data)
   PlogLogger *self = g_task_get_source_object (task);
   GError *error = NULL;
   gboolean finished;
-  GPtrArray *batch;
+  PlogRecordBatch *batch;
 
   /* Cancelled: not one more op. */
   if (g_task_return_error_if_cancelled (task))
@@ -1323,9 +1323,11 @@ play_dispatch (gpointer data)
     {
       gboolean cancelled = FALSE;
 
-      for (guint i = 0; i < batch->len && !cancelled; i++)
+      for (guint i = 0; i < batch->n && !cancelled; i++)
         {
-          g_signal_emit (self, signals[REPLAYED], 0, batch->pdata[i]);
+          g_autoptr(PlogOp) op = plog_record_view_to_op (&batch->views[i]);
+
+          g_signal_emit (self, signals[REPLAYED], 0, op);
           cancelled = g_task_return_error_if_cancelled (task);
         }
       plog_replay_spent (play->replay, batch);

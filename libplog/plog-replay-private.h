@@ -8,13 +8,14 @@
 #include <gio/gio.h>
 
 #include "plog-cursor.h"
+#include "plog-record-batch-private.h"
 
 G_BEGIN_DECLS
 
 typedef struct _PlogReplay PlogReplay;
 
-/* Reads the ops of @cursor, which it takes over, in batches (GPtrArrays
- * of PlogOp). With @wakeup, a consumer in a main context: the source is
+/* Reads the records of @cursor, which it takes over, in checked batches:
+ * the consumer makes the ops (plog_record_view_to_op()). With @wakeup, a consumer in a main context: the source is
  * made ready each time a batch is queued, from plog_replay_start() on.
  * Without, the consumer waits in plog_replay_next(), and the first batch
  * is read there, so that a short replay needs no thread. */
@@ -29,15 +30,14 @@ void        plog_replay_unref   (PlogReplay    *replay);
  * @error when the cursor failed), or without @wait when none is ready.
  * Hand each batch back with plog_replay_spent() once its ops are
  * delivered. */
-GPtrArray  *plog_replay_next    (PlogReplay    *replay,
-                                 gboolean       wait,
-                                 gboolean      *finished,
-                                 GError       **error);
-/* Gives back a batch from plog_replay_next(): the worker drops its
- * references while it reads the next ops, so that they are freed by the
- * thread that allocated them, into memory it reuses at once. */
-void        plog_replay_spent   (PlogReplay    *replay,
-                                 GPtrArray     *batch);
+PlogRecordBatch *plog_replay_next  (PlogReplay      *replay,
+                                   gboolean         wait,
+                                   gboolean        *finished,
+                                   GError         **error);
+/* Gives back a batch from plog_replay_next(), for the worker to fill
+ * again. */
+void        plog_replay_spent   (PlogReplay      *replay,
+                                 PlogRecordBatch *batch);
 /* The consumer gives up: the worker stops after its current batch. With
  * @join, waits for it to have stopped. */
 void        plog_replay_stop    (PlogReplay    *replay,

@@ -6,31 +6,34 @@
 #include "config.h"
 
 #include "plog-cursor-private.h"
-#include "plog-op-private.h"
+#include "plog-record-batch-private.h"
 #include "plog-replay-private.h"
 #include "plog-sched-private.h"
 
-/* A worker reads and decodes the ops into batches while the consumer
- * delivers the batches before them: play() in its thread, play_async()
- * in a main context. Reading, checking and decoding a record costs about
- * as much as delivering it through ::replayed: on two cores a replay
- * through the signal ran 1.6 times as fast as in one thread.
+/* A worker reads the records and checks them (CRC and structure) into
+ * batches while the consumer turns the batches before them into ops and
+ * delivers them: play() in its thread, play_async() in a main context.
+ * On two cores a replay through the signal ran 1.6 times as fast as in
+ * one thread.
+ *
+ * The worker copies the checked records out of the reader into the
+ * batch; the consumer makes each op from its record just before it
+ * delivers it, and drops it just after. So each op is allocated and
+ * freed by the same thread, into memory malloc() hands straight back for
+ * the next one, and the work is shared about evenly: when the worker also
+ * made the ops, it did four fifths of the work and the consumer waited.
  *
  * The queue is bounded, so a slow consumer holds the worker back rather
  * than memory growing. Each side sleeps only at an end of the queue
  * (empty for the consumer, full for the worker) and is woken only once
  * the other side has gone half way: a wake-up is a system call, and in a
  * virtual machine an exit to the hypervisor, too dear for every batch.
- *
- * Delivered batches go back to the worker, which drops one old op for
- * each new one it decodes: the op it frees is the memory malloc() hands
- * to the next one, where freeing a whole batch at once (or in another
- * thread) took a third of the worker's time in the allocator. */
+ * Delivered batches go back to the worker, which fills them again. */
 
-#define BATCH_SIZE  1024        /* ops, at most */
-#define BATCH_BYTES (256 * 1024) /* of keys and values, about: large ops
-                                  * make short batches, so that a replay
-                                  * holds a few MiB whatever their size */
+#define BATCH_SIZE  1024        /* records, at most */
+#define BATCH_BYTES (256 * 1024) /* of records: large ops make short
+                                  * batches, so that a replay holds a few
+                                  * MiB whatever their size */
 #define MAX_QUEUED  16          /* batches read ahead */
 #define HALF_QUEUED (MAX_QUEUED / 2)
 
@@ -82,8 +85,8 @@ plog_replay_unref (PlogReplay *replay)
     g_cancellable_disconnect (replay->cancellable, replay->cancelled_id);
   /* Not joined: a worker that held the last reference is exiting. */
   g_clear_pointer (&replay->thread, g_thread_unref);
-  g_queue_clear_full (&replay->queued, (GDestroyNotify) g_ptr_array_unref);
-  g_queue_clear_full (&replay->spent, (GDestroyNotify) g_ptr_array_unref);
+  g_queue_clear_full (&replay->queued, (GDestroyNotify) plog_record_batch_free);
+  g_queue_clear_full (&replay->spent, (GDestroyNotify) plog_record_batch_free);
   g_clear_error (&replay->error);
   g_clear_object (&replay->cursor);
   g_clear_object (&replay->cancellable);
@@ -93,50 +96,60 @@ plog_replay_unref (PlogReplay *replay)
   g_free (replay);
 }
 
-/* Reads up to a batch of ops; drops the ops of @spent meanwhile, and
- * consumes it. Sets @more unless the cursor is at its end or failed, or
- * the replay was cancelled: a consumer that waits for a batch sees that
- * at once. */
-static GPtrArray *
-read_batch (PlogReplay  *replay,
-            GPtrArray   *spent,
-            gboolean    *more,
-            GError     **error)
+/* Whether @batch takes no more records: a record that did not fit in its
+ * arena ends it too. */
+static gboolean
+batch_done (PlogRecordBatch *batch)
 {
-  GPtrArray *batch = g_ptr_array_new_full (BATCH_SIZE, (GDestroyNotify) plog_op_unref);
-  PlogOp *op = NULL;
-  gsize bytes = 0;
+  return batch->n == batch->capacity || batch->used == batch->arena_size ||
+         (batch->oversize != NULL && batch->oversize->len > 0);
+}
 
-  while (batch->len < BATCH_SIZE && bytes < BATCH_BYTES)
+/* Reads up to a batch of records into @spent (taken), or into a new batch.
+ * Sets @more unless the cursor is at its end or failed, or the replay was
+ * cancelled: a consumer that waits for a batch sees that at once. */
+static PlogRecordBatch *
+read_batch (PlogReplay       *replay,
+            PlogRecordBatch  *spent,
+            gboolean         *more,
+            GError          **error)
+{
+  PlogRecordBatch *batch = spent;
+  PlogRecordView view;
+  const guint8 *record;
+  gsize record_size;
+  gboolean got = FALSE;
+
+  if (batch != NULL)
+    plog_record_batch_reset (batch);
+  else
+    batch = plog_record_batch_new (BATCH_SIZE, BATCH_BYTES);
+  while (!batch_done (batch))
     {
-      if (spent != NULL && spent->len > 0)
-        plog_op_unref (g_ptr_array_steal_index_fast (spent, spent->len - 1));
       if (g_cancellable_set_error_if_cancelled (replay->cancellable, error))
         {
-          op = NULL;
+          got = FALSE;
           break;
         }
-      op = _plog_cursor_next_op (replay->cursor, replay->cancellable, error);
-      if (op == NULL)
+      got = _plog_cursor_next_record (replay->cursor, &view, &record, &record_size,
+                                      replay->cancellable, error);
+      if (!got)
         break;
-      bytes += op->key_len + op->sub_key_len + op->value_len;
-      g_ptr_array_add (batch, op);
+      plog_record_batch_add (batch, &view, record, record_size);
     }
-  if (spent != NULL)
-    g_ptr_array_unref (spent);
-  *more = op != NULL;
+  *more = got;
   return batch;
 }
 
 /* Queues @batch (taken), and with !@more the end and @error (taken). */
 static void
-push (PlogReplay *replay,
-      GPtrArray  *batch,
-      gboolean    more,
-      GError     *error)
+push (PlogReplay      *replay,
+      PlogRecordBatch *batch,
+      gboolean         more,
+      GError          *error)
 {
   g_mutex_lock (&replay->lock);
-  if (batch->len > 0 && !replay->stopped)
+  if (batch->n > 0 && !replay->stopped)
     g_queue_push_tail (&replay->queued, g_steal_pointer (&batch));
   if (!more)
     {
@@ -146,7 +159,7 @@ push (PlogReplay *replay,
   if (replay->consumer_waits && (!more || replay->queued.length >= HALF_QUEUED))
     g_cond_signal (&replay->cond);
   g_mutex_unlock (&replay->lock);
-  g_clear_pointer (&batch, g_ptr_array_unref);
+  g_clear_pointer (&batch, plog_record_batch_free);
   g_clear_error (&error);
   if (replay->wakeup != NULL)
     g_source_set_ready_time (replay->wakeup, 0);
@@ -160,7 +173,7 @@ worker_thread (gpointer data)
 
   while (more)
     {
-      GPtrArray *spent, *batch;
+      PlogRecordBatch *spent, *batch;
       GError *error = NULL;
 
       g_mutex_lock (&replay->lock);
@@ -177,7 +190,7 @@ worker_thread (gpointer data)
 
       if (!more)
         {
-          g_clear_pointer (&spent, g_ptr_array_unref);
+          g_clear_pointer (&spent, plog_record_batch_free);
           break;
         }
       batch = read_batch (replay, spent, &more, &error);
@@ -253,13 +266,13 @@ plog_replay_start (PlogReplay *replay)
     g_source_set_ready_time (replay->wakeup, 0);
 }
 
-GPtrArray *
+PlogRecordBatch *
 plog_replay_next (PlogReplay  *replay,
                   gboolean     wait,
                   gboolean    *finished,
                   GError     **error)
 {
-  GPtrArray *batch;
+  PlogRecordBatch *batch;
 
   *finished = FALSE;
 
@@ -268,7 +281,7 @@ plog_replay_next (PlogReplay  *replay,
    * batch. It is queued as the worker would, and taken below. */
   if (replay->state != WORKER_RUNNING)
     {
-      GPtrArray *spent = NULL;
+      PlogRecordBatch *spent = NULL;
       gboolean ended;
 
       g_mutex_lock (&replay->lock);
@@ -317,8 +330,8 @@ plog_replay_next (PlogReplay  *replay,
 }
 
 void
-plog_replay_spent (PlogReplay *replay,
-                   GPtrArray  *batch)
+plog_replay_spent (PlogReplay      *replay,
+                   PlogRecordBatch *batch)
 {
   g_mutex_lock (&replay->lock);
   g_queue_push_tail (&replay->spent, batch);

@@ -1571,6 +1571,87 @@ async_play_thread (gpointer data)
   return NULL;
 }
 
+static void
+collect_full_cb (PlogOp   *op,
+                 gpointer  user_data)
+{
+  g_ptr_array_add (user_data, op);
+}
+
+/* Ops of every size, from one byte to values larger than the batches a
+ * replay reads ahead in, come back whole and in order through each way
+ * of replaying: a callback, a callback that owns its ops, the signal of
+ * play_async(), and a cursor. */
+static void
+test_play_mixed_sizes (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261202);
+  g_autoptr(GPtrArray) ops = op_array_new ();
+  g_autoptr(GPtrArray) owned = op_array_new ();
+  g_autoptr(GPtrArray) from_cursor = NULL;
+  g_autoptr(PlogCursor) cursor = NULL;
+  g_autoptr(GError) error = NULL;
+  AsyncPlay p = { 0, };
+  gulong id;
+
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
+  record (f->logger);
+  for (guint i = 0; i < 1500; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("key-%04u", i);
+
+      if (i % 40 == 3)
+        {
+          gsize size = g_rand_int_range (rand, 64 * 1024, 700 * 1024);
+          guint8 *buf = g_malloc (size);
+          g_autoptr(GBytes) k = plog_test_bytes (key);
+          g_autoptr(GBytes) v = NULL;
+
+          for (gsize j = 0; j < size; j++)
+            buf[j] = (guint8) (i + j * 31);
+          v = g_bytes_new_take (buf, size);
+          dump_take (f->logger, ops, plog_op_new_put (k, v, i + 1));
+        }
+      else if (i % 97 == 5)
+        dump_take (f->logger, ops, op_configure (key, i + 1, "size", "mixed", NULL));
+      else
+        {
+          g_autofree char *value = g_strnfill (g_rand_int_range (rand, 1, 300), 'a' + i % 26);
+
+          dump_take (f->logger, ops, op_put (key, value, i + 1));
+        }
+    }
+  stop (f->logger);
+  fixture_reopen (f);
+
+  assert_replays (f->logger, ops);
+
+  g_assert_true (plog_logger_play_full (f->logger, collect_full_cb, owned, NULL, &error));
+  g_assert_no_error (error);
+  assert_ops_equal (owned, ops);
+
+  cursor = plog_logger_open_cursor (f->logger, &error);
+  g_assert_no_error (error);
+  from_cursor = read_cursor (cursor);
+  assert_ops_equal (from_cursor, ops);
+
+  p.logger = f->logger;
+  p.ops = op_array_new ();
+  p.thread = g_thread_self ();
+  p.context = g_main_context_default ();
+  id = g_signal_connect (f->logger, "replayed", G_CALLBACK (async_play_on_replayed), &p);
+  plog_logger_play_async (f->logger, NULL, async_play_done, &p);
+  ITERATE_UNTIL (p.done, TIMEOUT_MS);
+  drain_main_context ();
+  g_signal_handler_disconnect (f->logger, id);
+  g_assert_no_error (p.error);
+  g_assert_true (p.ok);
+  g_assert_cmpuint (p.wrong_context, ==, 0);
+  assert_ops_equal (p.ops, ops);
+  async_play_clear (&p);
+}
+
 /* play_async from a thread with its own thread-default context: the
  * signals and the callback arrive there, in order, callback last. */
 static void
@@ -3220,6 +3301,7 @@ main (int   argc,
   ADD ("/logger/play/while-recording", test_play_while_recording, TRUE);
   ADD ("/logger/play/signal", test_play_signal, TRUE);
   ADD ("/logger/play/cancelled", test_play_cancelled, TRUE);
+  ADD ("/logger/play/mixed-sizes", test_play_mixed_sizes, TRUE);
   ADD ("/logger/play-async/thread-context", test_play_async_thread_context, TRUE);
   ADD ("/logger/play-async/default-context", test_play_async_default_context, TRUE);
   ADD ("/logger/play-async/cancelled", test_play_async_cancelled, TRUE);
