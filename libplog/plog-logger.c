@@ -1161,17 +1161,22 @@ play_internal (PlogLogger           *self,
     return FALSE;
 
   /* Batches are read ahead on a worker thread once there is more than
-   * one; the cancellable is checked after each op. */
-  replay = plog_replay_new (cursor, cancellable, NULL);
+   * one, which also makes the ops when the signal has handlers; the
+   * cancellable is checked after each op. */
+  replay = plog_replay_new (cursor, cancellable, NULL,
+                            g_signal_has_handler_pending (self, signals[REPLAYED], 0, FALSE));
   while (!finished && !cancelled)
     {
-      PlogRecordBatch *batch = plog_replay_next (replay, TRUE, &finished, &local_error);
+      PlogReplayBatch *batch = plog_replay_next (replay, TRUE, &finished, &local_error);
+      guint len;
 
       if (batch == NULL)
         continue;
-      for (guint i = 0; i < batch->n && !cancelled; i++)
+      len = plog_replay_batch_get_length (batch);
+      for (guint i = 0; i < len && !cancelled; i++)
         {
-          g_autoptr(PlogOp) op = plog_record_view_to_op (&batch->views[i]);
+          g_autoptr(PlogOp) made = NULL;
+          PlogOp *op = plog_replay_batch_get_op (batch, i, &made);
 
           if (operate != NULL)
             operate (op, user_data);
@@ -1299,7 +1304,7 @@ play_dispatch (gpointer data)
   PlogLogger *self = g_task_get_source_object (task);
   GError *error = NULL;
   gboolean finished;
-  PlogRecordBatch *batch;
+  PlogReplayBatch *batch;
 
   /* Cancelled: not one more op. */
   if (g_task_return_error_if_cancelled (task))
@@ -1323,9 +1328,12 @@ play_dispatch (gpointer data)
     {
       gboolean cancelled = FALSE;
 
-      for (guint i = 0; i < batch->n && !cancelled; i++)
+      guint len = plog_replay_batch_get_length (batch);
+
+      for (guint i = 0; i < len && !cancelled; i++)
         {
-          g_autoptr(PlogOp) op = plog_record_view_to_op (&batch->views[i]);
+          g_autoptr(PlogOp) made = NULL;
+          PlogOp *op = plog_replay_batch_get_op (batch, i, &made);
 
           g_signal_emit (self, signals[REPLAYED], 0, op);
           cancelled = g_task_return_error_if_cancelled (task);
@@ -1411,7 +1419,7 @@ plog_logger_play_async (PlogLogger          *self,
   g_source_set_priority (play->source, g_task_get_priority (task));
   g_source_set_callback (play->source, play_dispatch, g_object_ref (task), g_object_unref);
   g_source_set_ready_time (play->source, -1);
-  play->replay = plog_replay_new (cursor, cancellable, play->source);
+  play->replay = plog_replay_new (cursor, cancellable, play->source, TRUE);
   g_task_set_task_data (task, play, play_data_free);
   /* Attached before the worker may make it ready. */
   g_source_attach (play->source, g_task_get_context (task));

@@ -14,14 +14,34 @@ G_BEGIN_DECLS
 
 typedef struct _PlogReplay PlogReplay;
 
-/* Reads the records of @cursor, which it takes over, in checked batches:
- * the consumer makes the ops (plog_record_view_to_op()). With @wakeup, a consumer in a main context: the source is
- * made ready each time a batch is queued, from plog_replay_start() on.
- * Without, the consumer waits in plog_replay_next(), and the first batch
- * is read there, so that a short replay needs no thread. */
+/* A batch of ops read ahead: the worker's ops, or the checked records the
+ * consumer makes them from. */
+typedef struct
+{
+  GPtrArray       *ops;       /* (owned) (nullable) (element-type PlogOp) */
+  PlogRecordBatch *records;   /* (owned) (nullable) */
+} PlogReplayBatch;
+
+guint   plog_replay_batch_get_length (PlogReplayBatch  *batch);
+/* The op at @index (transfer none): the worker's, or one made from its
+ * record, which is also stored in @made (transfer full) for the caller
+ * to drop once the op is delivered. */
+PlogOp *plog_replay_batch_get_op     (PlogReplayBatch  *batch,
+                                      guint             index,
+                                      PlogOp          **made);
+void    plog_replay_batch_free       (PlogReplayBatch  *batch);
+
+/* Reads the records of @cursor, which it takes over, in checked batches.
+ * With @ops_ahead the worker also makes the ops, for a consumer whose
+ * delivery costs more than making them (a signal emission per op).
+ * With @wakeup, a consumer in a main context: the source is made ready
+ * each time a batch is queued, from plog_replay_start() on. Without, the
+ * consumer waits in plog_replay_next(), and the first batch is read
+ * there, so that a short replay needs no thread. */
 PlogReplay *plog_replay_new     (PlogCursor    *cursor,
                                  GCancellable  *cancellable,
-                                 GSource       *wakeup);
+                                 GSource       *wakeup,
+                                 gboolean       ops_ahead);
 /* With @wakeup, once the source is attached: starts the worker. */
 void        plog_replay_start   (PlogReplay    *replay);
 PlogReplay *plog_replay_ref     (PlogReplay    *replay);
@@ -30,14 +50,14 @@ void        plog_replay_unref   (PlogReplay    *replay);
  * @error when the cursor failed), or without @wait when none is ready.
  * Hand each batch back with plog_replay_spent() once its ops are
  * delivered. */
-PlogRecordBatch *plog_replay_next  (PlogReplay      *replay,
+PlogReplayBatch *plog_replay_next  (PlogReplay      *replay,
                                    gboolean         wait,
                                    gboolean        *finished,
                                    GError         **error);
 /* Gives back a batch from plog_replay_next(), for the worker to fill
- * again. */
+ * again (and drop its ops meanwhile). */
 void        plog_replay_spent   (PlogReplay      *replay,
-                                 PlogRecordBatch *batch);
+                                 PlogReplayBatch *batch);
 /* The consumer gives up: the worker stops after its current batch. With
  * @join, waits for it to have stopped. */
 void        plog_replay_stop    (PlogReplay    *replay,

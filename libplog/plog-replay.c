@@ -6,22 +6,29 @@
 #include "config.h"
 
 #include "plog-cursor-private.h"
+#include "plog-op-private.h"
 #include "plog-record-batch-private.h"
 #include "plog-replay-private.h"
 #include "plog-sched-private.h"
 
 /* A worker reads the records and checks them (CRC and structure) into
- * batches while the consumer turns the batches before them into ops and
- * delivers them: play() in its thread, play_async() in a main context.
- * On two cores a replay through the signal ran 1.6 times as fast as in
- * one thread.
+ * batches while the consumer delivers the batches before them: play() in
+ * its thread, play_async() in a main context. On two cores a replay
+ * through the signal ran 1.6 times as fast as in one thread.
  *
- * The worker copies the checked records out of the reader into the
- * batch; the consumer makes each op from its record just before it
- * delivers it, and drops it just after. So each op is allocated and
- * freed by the same thread, into memory malloc() hands straight back for
- * the next one, and the work is shared about evenly: when the worker also
- * made the ops, it did four fifths of the work and the consumer waited.
+ * Who makes the ops depends on which side has more to do. When the
+ * consumer only calls a function for each op, the worker copies the
+ * checked records into the batch, and the consumer makes each op just
+ * before it delivers it and drops it just after: each op is then freed
+ * by the thread that allocated it, into memory malloc() hands straight
+ * back for the next one. When the worker also made the ops there, it did
+ * four fifths of the work and the consumer waited for it. When the
+ * consumer emits a signal for each op, the emission costs about as much
+ * as reading, checking and making the op, so the worker makes the ops
+ * (PlogReplay:ops_ahead): delivered batches come back to it, and it
+ * drops one old op for each new one it makes, again into the memory
+ * malloc() reuses at once (freeing a whole batch at once, or in another
+ * thread, took a third of the worker's time in the allocator).
  *
  * The queue is bounded, so a slow consumer holds the worker back rather
  * than memory growing. Each side sleeps only at an end of the queue
@@ -30,10 +37,10 @@
  * virtual machine an exit to the hypervisor, too dear for every batch.
  * Delivered batches go back to the worker, which fills them again. */
 
-#define BATCH_SIZE  1024        /* records, at most */
-#define BATCH_BYTES (256 * 1024) /* of records: large ops make short
-                                  * batches, so that a replay holds a few
-                                  * MiB whatever their size */
+#define BATCH_SIZE  1024        /* ops, at most */
+#define BATCH_BYTES (256 * 1024) /* of records, about: large ops make
+                                  * short batches, so that a replay holds
+                                  * a few MiB whatever their size */
 #define MAX_QUEUED  16          /* batches read ahead */
 #define HALF_QUEUED (MAX_QUEUED / 2)
 
@@ -56,6 +63,7 @@ struct _PlogReplay
   GSource         *wakeup;          /* (owned) (nullable) */
   GThread         *thread;          /* (owned) (nullable) */
   WorkerState      state;           /* the consumer's */
+  gboolean         ops_ahead;       /* the worker makes the ops */
 
   GMutex           lock;
   GCond            cond;
@@ -85,8 +93,8 @@ plog_replay_unref (PlogReplay *replay)
     g_cancellable_disconnect (replay->cancellable, replay->cancelled_id);
   /* Not joined: a worker that held the last reference is exiting. */
   g_clear_pointer (&replay->thread, g_thread_unref);
-  g_queue_clear_full (&replay->queued, (GDestroyNotify) plog_record_batch_free);
-  g_queue_clear_full (&replay->spent, (GDestroyNotify) plog_record_batch_free);
+  g_queue_clear_full (&replay->queued, (GDestroyNotify) plog_replay_batch_free);
+  g_queue_clear_full (&replay->spent, (GDestroyNotify) plog_replay_batch_free);
   g_clear_error (&replay->error);
   g_clear_object (&replay->cursor);
   g_clear_object (&replay->cancellable);
@@ -96,36 +104,89 @@ plog_replay_unref (PlogReplay *replay)
   g_free (replay);
 }
 
-/* Whether @batch takes no more records: a record that did not fit in its
- * arena ends it too. */
-static gboolean
-batch_done (PlogRecordBatch *batch)
+static PlogReplayBatch *
+batch_new (gboolean ops_ahead)
 {
-  return batch->n == batch->capacity || batch->used == batch->arena_size ||
-         (batch->oversize != NULL && batch->oversize->len > 0);
+  PlogReplayBatch *batch = g_new0 (PlogReplayBatch, 1);
+
+  if (ops_ahead)
+    batch->ops = g_ptr_array_new_full (BATCH_SIZE, (GDestroyNotify) plog_op_unref);
+  else
+    batch->records = plog_record_batch_new (BATCH_SIZE, BATCH_BYTES);
+  return batch;
 }
 
-/* Reads up to a batch of records into @spent (taken), or into a new batch.
- * Sets @more unless the cursor is at its end or failed, or the replay was
- * cancelled: a consumer that waits for a batch sees that at once. */
-static PlogRecordBatch *
+void
+plog_replay_batch_free (PlogReplayBatch *batch)
+{
+  g_clear_pointer (&batch->ops, g_ptr_array_unref);
+  g_clear_pointer (&batch->records, plog_record_batch_free);
+  g_free (batch);
+}
+
+guint
+plog_replay_batch_get_length (PlogReplayBatch *batch)
+{
+  return batch->ops != NULL ? batch->ops->len : batch->records->n;
+}
+
+PlogOp *
+plog_replay_batch_get_op (PlogReplayBatch  *batch,
+                          guint             index,
+                          PlogOp          **made)
+{
+  if (batch->ops != NULL)
+    return batch->ops->pdata[index];
+  return *made = plog_record_view_to_op (&batch->records->views[index]);
+}
+
+/* Whether @batch takes no more: a record that did not fit in its arena
+ * ends it too. */
+static gboolean
+batch_done (PlogReplayBatch *batch,
+            gsize            op_bytes)
+{
+  PlogRecordBatch *records = batch->records;
+
+  if (batch->ops != NULL)
+    return batch->ops->len == BATCH_SIZE || op_bytes >= BATCH_BYTES;
+  return records->n == records->capacity || records->used == records->arena_size ||
+         (records->oversize != NULL && records->oversize->len > 0);
+}
+
+/* Reads up to a batch into @spent (taken), or into a new batch; with ops
+ * ahead, drops the ops of @spent meanwhile. Sets @more unless the cursor
+ * is at its end or failed, or the replay was cancelled: a consumer that
+ * waits for a batch sees that at once. */
+static PlogReplayBatch *
 read_batch (PlogReplay       *replay,
-            PlogRecordBatch  *spent,
+            PlogReplayBatch  *spent,
             gboolean         *more,
             GError          **error)
 {
-  PlogRecordBatch *batch = spent;
-  PlogRecordView view;
-  const guint8 *record;
-  gsize record_size;
+  PlogReplayBatch *batch = spent;
+  g_autoptr(GPtrArray) old_ops = NULL;
+  gsize op_bytes = 0;
   gboolean got = FALSE;
 
-  if (batch != NULL)
-    plog_record_batch_reset (batch);
-  else
-    batch = plog_record_batch_new (BATCH_SIZE, BATCH_BYTES);
-  while (!batch_done (batch))
+  if (batch == NULL)
+    batch = batch_new (replay->ops_ahead);
+  else if (batch->ops != NULL)
     {
+      old_ops = g_steal_pointer (&batch->ops);
+      batch->ops = g_ptr_array_new_full (BATCH_SIZE, (GDestroyNotify) plog_op_unref);
+    }
+  else
+    plog_record_batch_reset (batch->records);
+
+  while (!batch_done (batch, op_bytes))
+    {
+      PlogRecordView view;
+      const guint8 *record;
+      gsize record_size;
+
+      if (old_ops != NULL && old_ops->len > 0)
+        plog_op_unref (g_ptr_array_steal_index_fast (old_ops, old_ops->len - 1));
       if (g_cancellable_set_error_if_cancelled (replay->cancellable, error))
         {
           got = FALSE;
@@ -135,7 +196,13 @@ read_batch (PlogReplay       *replay,
                                       replay->cancellable, error);
       if (!got)
         break;
-      plog_record_batch_add (batch, &view, record, record_size);
+      if (batch->ops != NULL)
+        {
+          g_ptr_array_add (batch->ops, plog_record_view_to_op (&view));
+          op_bytes += record_size;
+        }
+      else
+        plog_record_batch_add (batch->records, &view, record, record_size);
     }
   *more = got;
   return batch;
@@ -144,12 +211,12 @@ read_batch (PlogReplay       *replay,
 /* Queues @batch (taken), and with !@more the end and @error (taken). */
 static void
 push (PlogReplay      *replay,
-      PlogRecordBatch *batch,
+      PlogReplayBatch *batch,
       gboolean         more,
       GError          *error)
 {
   g_mutex_lock (&replay->lock);
-  if (batch->n > 0 && !replay->stopped)
+  if (plog_replay_batch_get_length (batch) > 0 && !replay->stopped)
     g_queue_push_tail (&replay->queued, g_steal_pointer (&batch));
   if (!more)
     {
@@ -159,7 +226,7 @@ push (PlogReplay      *replay,
   if (replay->consumer_waits && (!more || replay->queued.length >= HALF_QUEUED))
     g_cond_signal (&replay->cond);
   g_mutex_unlock (&replay->lock);
-  g_clear_pointer (&batch, plog_record_batch_free);
+  g_clear_pointer (&batch, plog_replay_batch_free);
   g_clear_error (&error);
   if (replay->wakeup != NULL)
     g_source_set_ready_time (replay->wakeup, 0);
@@ -173,7 +240,7 @@ worker_thread (gpointer data)
 
   while (more)
     {
-      PlogRecordBatch *spent, *batch;
+      PlogReplayBatch *spent, *batch;
       GError *error = NULL;
 
       g_mutex_lock (&replay->lock);
@@ -190,7 +257,7 @@ worker_thread (gpointer data)
 
       if (!more)
         {
-          g_clear_pointer (&spent, plog_record_batch_free);
+          g_clear_pointer (&spent, plog_replay_batch_free);
           break;
         }
       batch = read_batch (replay, spent, &more, &error);
@@ -236,7 +303,8 @@ cancelled_cb (GCancellable *cancellable,
 PlogReplay *
 plog_replay_new (PlogCursor   *cursor,
                  GCancellable *cancellable,
-                 GSource      *wakeup)
+                 GSource      *wakeup,
+                 gboolean      ops_ahead)
 {
   PlogReplay *replay = g_new0 (PlogReplay, 1);
 
@@ -244,6 +312,7 @@ plog_replay_new (PlogCursor   *cursor,
   replay->cursor = g_object_ref (cursor);
   replay->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   replay->wakeup = wakeup != NULL ? g_source_ref (wakeup) : NULL;
+  replay->ops_ahead = ops_ahead;
   g_mutex_init (&replay->lock);
   g_cond_init (&replay->cond);
   g_queue_init (&replay->queued);
@@ -266,13 +335,13 @@ plog_replay_start (PlogReplay *replay)
     g_source_set_ready_time (replay->wakeup, 0);
 }
 
-PlogRecordBatch *
+PlogReplayBatch *
 plog_replay_next (PlogReplay  *replay,
                   gboolean     wait,
                   gboolean    *finished,
                   GError     **error)
 {
-  PlogRecordBatch *batch;
+  PlogReplayBatch *batch;
 
   *finished = FALSE;
 
@@ -281,7 +350,7 @@ plog_replay_next (PlogReplay  *replay,
    * batch. It is queued as the worker would, and taken below. */
   if (replay->state != WORKER_RUNNING)
     {
-      PlogRecordBatch *spent = NULL;
+      PlogReplayBatch *spent = NULL;
       gboolean ended;
 
       g_mutex_lock (&replay->lock);
@@ -331,7 +400,7 @@ plog_replay_next (PlogReplay  *replay,
 
 void
 plog_replay_spent (PlogReplay      *replay,
-                   PlogRecordBatch *batch)
+                   PlogReplayBatch *batch)
 {
   g_mutex_lock (&replay->lock);
   g_queue_push_tail (&replay->spent, batch);
