@@ -402,6 +402,11 @@ void
 plog_replay_spent (PlogReplay      *replay,
                    PlogReplayBatch *batch)
 {
+  /* A record too large for the arena goes now, not when the worker gets
+   * round to this batch: the spent batches would otherwise hold up to 16
+   * of them. */
+  if (batch->records != NULL && batch->records->oversize != NULL)
+    g_ptr_array_set_size (batch->records->oversize, 0);
   g_mutex_lock (&replay->lock);
   g_queue_push_tail (&replay->spent, batch);
   g_mutex_unlock (&replay->lock);
