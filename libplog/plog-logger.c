@@ -1162,7 +1162,7 @@ play_internal (PlogLogger           *self,
 
   /* Batches are read ahead on a worker thread once there is more than
    * one, which also makes the ops when the signal has handlers; the
-   * cancellable is checked after each op. */
+   * cancellable is checked before each op. */
   replay = plog_replay_new (cursor, cancellable, NULL,
                             g_signal_has_handler_pending (self, signals[REPLAYED], 0, FALSE));
   while (!finished && !cancelled)
@@ -1173,17 +1173,22 @@ play_internal (PlogLogger           *self,
       if (batch == NULL)
         continue;
       len = plog_replay_batch_get_length (batch);
-      for (guint i = 0; i < len && !cancelled; i++)
+      for (guint i = 0; i < len; i++)
         {
           g_autoptr(PlogOp) made = NULL;
-          PlogOp *op = plog_replay_batch_get_op (batch, i, &made);
+          PlogOp *op;
 
+          /* Also before the first op of a batch: a cancel may have come
+           * while this thread waited for it. */
+          cancelled = cancellable != NULL && g_cancellable_is_cancelled (cancellable);
+          if (cancelled)
+            break;
+          op = plog_replay_batch_get_op (batch, i, &made);
           if (operate != NULL)
             operate (op, user_data);
           else if (operate_full != NULL)
             operate_full (plog_op_ref (op), user_data);
           g_signal_emit (self, signals[REPLAYED], 0, op);
-          cancelled = cancellable != NULL && g_cancellable_is_cancelled (cancellable);
         }
       plog_replay_spent (replay, batch);
     }
@@ -1210,9 +1215,9 @@ play_internal (PlogLogger           *self,
  * in the calling thread. It may run while recording: it replays every op
  * dumped before the call.
  *
- * Past the first thousand ops or so, a worker thread reads and decodes
+ * Past the first thousand ops or so, a worker thread reads and checks
  * the files ahead of the calling thread; @operate and the signal still
- * run only in the calling thread. Cancellation is checked after each op.
+ * run only in the calling thread. Cancellation is checked before each op.
  *
  * A torn record at the end of the newest log, left by a crash, ends the
  * replay quietly.

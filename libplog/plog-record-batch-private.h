@@ -36,7 +36,8 @@ gboolean         plog_record_batch_is_full (PlogRecordBatch      *batch,
                                             gsize                 record_size);
 /* Copies a record in; the batch must have room for one more record. A
  * record larger than the arena's room is copied into a block of its own,
- * which the batch frees on reset. */
+ * kept in @oversize: freed on reset, or by its owner once it is done with
+ * the records (a replay frees them as soon as the batch is delivered). */
 void             plog_record_batch_add     (PlogRecordBatch      *batch,
                                             const PlogRecordView *view,
                                             const guint8         *record,

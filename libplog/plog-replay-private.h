@@ -1,4 +1,4 @@
-/* plog-replay-private.h: a cursor's ops decoded ahead, on a worker thread
+/* plog-replay-private.h: a cursor's records read and checked ahead, on a worker thread
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -55,7 +55,8 @@ PlogReplayBatch *plog_replay_next  (PlogReplay      *replay,
                                    gboolean        *finished,
                                    GError         **error);
 /* Gives back a batch from plog_replay_next(), for the worker to fill
- * again (and drop its ops meanwhile). */
+ * again (and drop its ops meanwhile). A record that had a block of its
+ * own is freed at once. */
 void        plog_replay_spent   (PlogReplay      *replay,
                                  PlogReplayBatch *batch);
 /* The consumer gives up: the worker stops after its current batch. With

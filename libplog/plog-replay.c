@@ -1,4 +1,4 @@
-/* plog-replay.c: a cursor's ops decoded ahead, on a worker thread
+/* plog-replay.c: a cursor's records read and checked ahead, on a worker thread
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -40,7 +40,7 @@
 #define BATCH_SIZE  1024        /* ops, at most */
 #define BATCH_BYTES (256 * 1024) /* of records, about: large ops make
                                   * short batches, so that a replay holds
-                                  * a few MiB whatever their size */
+                                  * a few MiB plus one op per batch */
 #define MAX_QUEUED  16          /* batches read ahead */
 #define HALF_QUEUED (MAX_QUEUED / 2)
 
