@@ -1571,6 +1571,34 @@ async_play_thread (gpointer data)
   return NULL;
 }
 
+/* play_async in the main thread, whose thread-default context is the
+ * global default one, delivers exactly @expected there, callback last. */
+static void
+assert_play_async_default_context (PlogLogger *logger,
+                                   GPtrArray  *expected)
+{
+  AsyncPlay p = { 0, };
+  gulong id;
+
+  p.logger = logger;
+  p.ops = op_array_new ();
+  p.thread = g_thread_self ();
+  p.context = g_main_context_default ();
+  id = g_signal_connect (logger, "replayed", G_CALLBACK (async_play_on_replayed), &p);
+  plog_logger_play_async (logger, NULL, async_play_done, &p);
+  ITERATE_UNTIL (p.done, TIMEOUT_MS);
+  drain_main_context ();
+  g_signal_handler_disconnect (logger, id);
+
+  g_assert_no_error (p.error);
+  g_assert_true (p.ok);
+  g_assert_cmpuint (p.wrong_context, ==, 0);
+  g_assert_cmpuint (p.after_callback, ==, 0);
+  g_assert_cmpuint (p.n_at_callback, ==, expected->len);
+  assert_ops_equal (p.ops, expected);
+  async_play_clear (&p);
+}
+
 static void
 collect_full_cb (PlogOp   *op,
                  gpointer  user_data)
@@ -1592,8 +1620,6 @@ test_play_mixed_sizes (Fixture       *f,
   g_autoptr(GPtrArray) from_cursor = NULL;
   g_autoptr(PlogCursor) cursor = NULL;
   g_autoptr(GError) error = NULL;
-  AsyncPlay p = { 0, };
-  gulong id;
 
   plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
   record (f->logger);
@@ -1640,20 +1666,7 @@ test_play_mixed_sizes (Fixture       *f,
   from_cursor = read_cursor (cursor);
   assert_ops_equal (from_cursor, ops);
 
-  p.logger = f->logger;
-  p.ops = op_array_new ();
-  p.thread = g_thread_self ();
-  p.context = g_main_context_default ();
-  id = g_signal_connect (f->logger, "replayed", G_CALLBACK (async_play_on_replayed), &p);
-  plog_logger_play_async (f->logger, NULL, async_play_done, &p);
-  ITERATE_UNTIL (p.done, TIMEOUT_MS);
-  drain_main_context ();
-  g_signal_handler_disconnect (f->logger, id);
-  g_assert_no_error (p.error);
-  g_assert_true (p.ok);
-  g_assert_cmpuint (p.wrong_context, ==, 0);
-  assert_ops_equal (p.ops, ops);
-  async_play_clear (&p);
+  assert_play_async_default_context (f->logger, ops);
 }
 
 /* play_async from a thread with its own thread-default context: the
@@ -1702,32 +1715,13 @@ test_play_async_default_context (Fixture       *f,
                                  gconstpointer  data)
 {
   g_autoptr(GPtrArray) ops = every_kind_ops ();
-  AsyncPlay p = { 0, };
-  gulong id;
 
   plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
   record (f->logger);
   dump_all (f->logger, ops);
 
-  p.logger = f->logger;
-  p.ops = op_array_new ();
-  p.thread = g_thread_self ();
-  p.context = g_main_context_default ();
-  id = g_signal_connect (f->logger, "replayed", G_CALLBACK (async_play_on_replayed), &p);
-
   /* while recording: every op dumped before the call */
-  plog_logger_play_async (f->logger, NULL, async_play_done, &p);
-  ITERATE_UNTIL (p.done, TIMEOUT_MS);
-  drain_main_context ();
-  g_signal_handler_disconnect (f->logger, id);
-
-  g_assert_no_error (p.error);
-  g_assert_true (p.ok);
-  g_assert_cmpuint (p.wrong_context, ==, 0);
-  g_assert_cmpuint (p.after_callback, ==, 0);
-  g_assert_cmpuint (p.n_at_callback, ==, ops->len);
-  assert_ops_equal (p.ops, ops);
-  async_play_clear (&p);
+  assert_play_async_default_context (f->logger, ops);
   stop (f->logger);
 }
 
