@@ -56,7 +56,7 @@
 #define MAX_BUFFERS          16         /* 4 MiB of buffers at most */
 #define TICK_USEC            (200 * G_TIME_SPAN_MILLISECOND)
 #define SYNC_INTERVAL_USEC   (G_TIME_SPAN_SECOND)
-#define GATHER_USEC          150
+#define GATHER_USEC          300
 #define WRITEBACK_CHUNK      (1024 * 1024)
 #define KICK_BATCH           4
 #define RESERVE_MIN          (1024 * 1024)
