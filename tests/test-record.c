@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "plog-crc32c-private.h"
+#include "plog-record-batch-private.h"
 #include "plog-record-private.h"
 #include "plog-state-private.h"
 #include "plog-test-util.h"
@@ -130,6 +131,73 @@ test_record_zeros_are_bad (void)
   gsize record_size;
 
   g_assert_cmpint (plog_record_check (zeros, sizeof zeros, &record_size, NULL), ==, PLOG_RECORD_BAD);
+}
+
+/* A record batch keeps copies: the views point into them, not into the
+ * buffer the records were read from, which is scribbled over after each
+ * add. A record larger than the arena's room gets a block of its own;
+ * is_full() says when a record would not fit, and a reset empties the
+ * batch for reuse. */
+static void
+test_record_batch (void)
+{
+  g_autoptr(PlogRecordBatch) batch = plog_record_batch_new (8, 256);
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
+  gsize used = 0;
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_ptr_array_set_size (ops, 0);
+      used = 0;
+      for (guint i = 0; i < 8; i++)
+        {
+          /* The fourth op has a 1000-byte value: more than the arena. */
+          g_autoptr(GBytes) key = g_bytes_new (&i, sizeof i);
+          g_autofree guint8 *data = g_malloc (i == 3 ? 1000 : 10 + i);
+          g_autoptr(GBytes) value = NULL;
+          PlogOp *op;
+          gsize size, record_size;
+          g_autofree guint8 *buf = NULL;
+          PlogRecordView view;
+          gboolean fits;
+
+          memset (data, 'a' + i + round, i == 3 ? 1000 : 10 + i);
+          value = g_bytes_new (data, i == 3 ? 1000 : 10 + i);
+          op = plog_op_new_put (key, value, i + 1);
+          g_ptr_array_add (ops, op);
+          size = plog_record_size (op);
+          buf = g_malloc (size);
+          plog_record_encode (op, buf);
+          g_assert_cmpint (plog_record_check (buf, size, &record_size, &view), ==, PLOG_RECORD_OK);
+
+          fits = used + size <= 256;
+          g_assert_cmpint (plog_record_batch_is_full (batch, size), ==, !fits);
+          plog_record_batch_add (batch, &view, buf, size);
+          if (fits)
+            used += size;
+          g_assert_cmpuint (batch->used, ==, used);
+          g_assert_cmpuint (batch->oversize != NULL ? batch->oversize->len : 0, ==, i >= 3 ? 1 : 0);
+          /* The source goes away: the batch must not need it. */
+          memset (buf, 0xff, size);
+        }
+      g_assert_cmpuint (batch->n, ==, 8);
+      g_assert_true (plog_record_batch_is_full (batch, 1));
+      for (guint i = 0; i < batch->n; i++)
+        {
+          g_autoptr(PlogOp) decoded = plog_record_view_to_op (&batch->views[i]);
+          PlogRecordView check;
+          gsize record_size;
+
+          g_assert_true (plog_op_equal (decoded, ops->pdata[i]));
+          g_assert_cmpint (plog_record_check (batch->records[i], batch->sizes[i], &record_size, &check),
+                           ==, PLOG_RECORD_OK);
+          g_assert_cmpuint (record_size, ==, batch->sizes[i]);
+        }
+      plog_record_batch_reset (batch);
+      g_assert_cmpuint (batch->n, ==, 0);
+      g_assert_cmpuint (batch->used, ==, 0);
+      g_assert_cmpuint (batch->oversize->len, ==, 0);
+    }
 }
 
 static gboolean
@@ -288,6 +356,7 @@ main (int   argc,
   g_test_add_func ("/crc32c/lengths", test_crc32c_lengths);
   g_test_add_func ("/record/round-trip", test_record_round_trip);
   g_test_add_func ("/record/zeros", test_record_zeros_are_bad);
+  g_test_add_func ("/record/batch", test_record_batch);
   g_test_add_func ("/state/semantics", test_state_semantics);
   g_test_add_func ("/state/shadows", test_state_shadows);
 
