@@ -1161,9 +1161,11 @@ play_internal (PlogLogger           *self,
     return FALSE;
 
   /* Batches are read ahead on a worker thread once there is more than
-   * one, which also makes the ops when the signal has handlers; the
+   * one, which also makes the ops when delivering one costs as much (the
+   * signal has handlers, or a language binding's callback takes it); the
    * cancellable is checked before each op. */
   replay = plog_replay_new (cursor, cancellable, NULL,
+                            operate_full != NULL ||
                             g_signal_has_handler_pending (self, signals[REPLAYED], 0, FALSE));
   while (!finished && !cancelled)
     {
@@ -1332,7 +1334,6 @@ play_dispatch (gpointer data)
   if (batch != NULL)
     {
       gboolean cancelled = FALSE;
-
       guint len = plog_replay_batch_get_length (batch);
 
       for (guint i = 0; i < len && !cancelled; i++)

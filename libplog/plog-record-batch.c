@@ -1,4 +1,4 @@
-/* plog-record-batch.c: parsed records, copied out of a reader
+/* plog-record-batch.c: checked records, copied out of a reader
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -42,6 +42,12 @@ plog_record_batch_is_full (PlogRecordBatch *batch,
   return batch->n == batch->capacity || batch->used + record_size > batch->arena_size;
 }
 
+gboolean
+plog_record_batch_has_oversize (PlogRecordBatch *batch)
+{
+  return batch->oversize != NULL && batch->oversize->len > 0;
+}
+
 void
 plog_record_batch_add (PlogRecordBatch      *batch,
                        const PlogRecordView *view,
@@ -73,10 +79,16 @@ plog_record_batch_add (PlogRecordBatch      *batch,
 }
 
 void
+plog_record_batch_drop_oversize (PlogRecordBatch *batch)
+{
+  if (batch->oversize != NULL)
+    g_ptr_array_set_size (batch->oversize, 0);
+}
+
+void
 plog_record_batch_reset (PlogRecordBatch *batch)
 {
   batch->n = 0;
   batch->used = 0;
-  if (batch->oversize != NULL)
-    g_ptr_array_set_size (batch->oversize, 0);
+  plog_record_batch_drop_oversize (batch);
 }

@@ -1,4 +1,4 @@
-/* plog-replay.c: a cursor's records read and checked ahead, on a worker thread
+/* plog-replay.c: a cursor's records read ahead on a worker thread
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -25,7 +25,8 @@
  * four fifths of the work and the consumer waited for it. When the
  * consumer emits a signal for each op, the emission costs about as much
  * as reading, checking and making the op, so the worker makes the ops
- * (PlogReplay:ops_ahead): delivered batches come back to it, and it
+ * (@ops_ahead of plog_replay_new(); also for a language binding's
+ * callback, which costs as much): delivered batches come back to it, and it
  * drops one old op for each new one it makes, again into the memory
  * malloc() reuses at once (freeing a whole batch at once, or in another
  * thread, took a third of the worker's time in the allocator).
@@ -68,13 +69,39 @@ struct _PlogReplay
   GMutex           lock;
   GCond            cond;
   GQueue           queued;          /* batches read, in order */
-  GQueue           spent;           /* batches delivered, to drop */
+  GQueue           spent;           /* batches delivered, to fill again */
   gboolean         finished;        /* the last batch is queued */
   GError          *error;           /* (owned) (nullable) what ended it */
   gboolean         stopped;         /* the consumer gave up */
   gboolean         consumer_waits;
   gboolean         worker_waits;
 };
+
+struct _PlogReplayBatch
+{
+  GPtrArray       *ops;       /* (owned) (nullable) (element-type PlogOp) */
+  PlogRecordBatch *records;   /* (owned) (nullable) */
+};
+
+static PlogReplayBatch *
+batch_new (gboolean ops_ahead)
+{
+  PlogReplayBatch *batch = g_new0 (PlogReplayBatch, 1);
+
+  if (ops_ahead)
+    batch->ops = g_ptr_array_new_full (BATCH_SIZE, (GDestroyNotify) plog_op_unref);
+  else
+    batch->records = plog_record_batch_new (BATCH_SIZE, BATCH_BYTES);
+  return batch;
+}
+
+static void
+batch_free (PlogReplayBatch *batch)
+{
+  g_clear_pointer (&batch->ops, g_ptr_array_unref);
+  g_clear_pointer (&batch->records, plog_record_batch_free);
+  g_free (batch);
+}
 
 PlogReplay *
 plog_replay_ref (PlogReplay *replay)
@@ -93,8 +120,8 @@ plog_replay_unref (PlogReplay *replay)
     g_cancellable_disconnect (replay->cancellable, replay->cancelled_id);
   /* Not joined: a worker that held the last reference is exiting. */
   g_clear_pointer (&replay->thread, g_thread_unref);
-  g_queue_clear_full (&replay->queued, (GDestroyNotify) plog_replay_batch_free);
-  g_queue_clear_full (&replay->spent, (GDestroyNotify) plog_replay_batch_free);
+  g_queue_clear_full (&replay->queued, (GDestroyNotify) batch_free);
+  g_queue_clear_full (&replay->spent, (GDestroyNotify) batch_free);
   g_clear_error (&replay->error);
   g_clear_object (&replay->cursor);
   g_clear_object (&replay->cancellable);
@@ -102,26 +129,6 @@ plog_replay_unref (PlogReplay *replay)
   g_mutex_clear (&replay->lock);
   g_cond_clear (&replay->cond);
   g_free (replay);
-}
-
-static PlogReplayBatch *
-batch_new (gboolean ops_ahead)
-{
-  PlogReplayBatch *batch = g_new0 (PlogReplayBatch, 1);
-
-  if (ops_ahead)
-    batch->ops = g_ptr_array_new_full (BATCH_SIZE, (GDestroyNotify) plog_op_unref);
-  else
-    batch->records = plog_record_batch_new (BATCH_SIZE, BATCH_BYTES);
-  return batch;
-}
-
-void
-plog_replay_batch_free (PlogReplayBatch *batch)
-{
-  g_clear_pointer (&batch->ops, g_ptr_array_unref);
-  g_clear_pointer (&batch->records, plog_record_batch_free);
-  g_free (batch);
 }
 
 guint
@@ -135,6 +142,7 @@ plog_replay_batch_get_op (PlogReplayBatch  *batch,
                           guint             index,
                           PlogOp          **made)
 {
+  *made = NULL;
   if (batch->ops != NULL)
     return batch->ops->pdata[index];
   return *made = plog_record_view_to_op (&batch->records->views[index]);
@@ -151,7 +159,7 @@ batch_done (PlogReplayBatch *batch,
   if (batch->ops != NULL)
     return batch->ops->len == BATCH_SIZE || op_bytes >= BATCH_BYTES;
   return records->n == records->capacity || records->used == records->arena_size ||
-         (records->oversize != NULL && records->oversize->len > 0);
+         plog_record_batch_has_oversize (records);
 }
 
 /* Reads up to a batch into @spent (taken), or into a new batch; with ops
@@ -226,7 +234,7 @@ push (PlogReplay      *replay,
   if (replay->consumer_waits && (!more || replay->queued.length >= HALF_QUEUED))
     g_cond_signal (&replay->cond);
   g_mutex_unlock (&replay->lock);
-  g_clear_pointer (&batch, plog_replay_batch_free);
+  g_clear_pointer (&batch, batch_free);
   g_clear_error (&error);
   if (replay->wakeup != NULL)
     g_source_set_ready_time (replay->wakeup, 0);
@@ -257,7 +265,7 @@ worker_thread (gpointer data)
 
       if (!more)
         {
-          g_clear_pointer (&spent, plog_replay_batch_free);
+          g_clear_pointer (&spent, batch_free);
           break;
         }
       batch = read_batch (replay, spent, &more, &error);
@@ -405,8 +413,8 @@ plog_replay_spent (PlogReplay      *replay,
   /* A record too large for the arena goes now, not when the worker gets
    * round to this batch: the spent batches would otherwise hold up to 16
    * of them. */
-  if (batch->records != NULL && batch->records->oversize != NULL)
-    g_ptr_array_set_size (batch->records->oversize, 0);
+  if (batch->records != NULL)
+    plog_record_batch_drop_oversize (batch->records);
   g_mutex_lock (&replay->lock);
   g_queue_push_tail (&replay->spent, batch);
   g_mutex_unlock (&replay->lock);
