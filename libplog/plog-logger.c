@@ -1383,9 +1383,12 @@ static GSourceFuncs play_source_funcs = {
  * Replays like [method@Plog.Logger.play] without blocking the caller's
  * main loop: files are read and decoded on a worker thread, and
  * [signal@Plog.Logger::replayed] is emitted for each op, in order, in the
- * thread-default main context of the caller, never on the worker. Each
- * iteration of that context emits at most a batch of ops, so the rest of
- * the main loop keeps running. @callback runs after the last signal.
+ * thread-default main context of the caller, never on the worker. The
+ * signals are emitted at `G_PRIORITY_DEFAULT_IDLE`, at most a batch of
+ * ops (1024) in each iteration of that context, so that the rest of the
+ * main loop keeps running: its events, and GTK's paints, go first. A
+ * main loop that never runs out of work at a higher priority delivers
+ * nothing. @callback runs after the last signal.
  *
  * The replay set is pinned before this returns, so that it holds every op
  * dumped before the call: on a recording logger that writes the dumps
@@ -1422,7 +1425,11 @@ plog_logger_play_async (PlogLogger          *self,
   play = g_new0 (PlayData, 1);
   play->source = g_source_new (&play_source_funcs, sizeof (GSource));
   g_source_set_static_name (play->source, "[plog] play_async");
-  g_source_set_priority (play->source, g_task_get_priority (task));
+  /* Idle priority: a long replay must not hold back the events and the
+   * paints of the application (GTK paints at G_PRIORITY_HIGH_IDLE + 20),
+   * which a source that is ready again after each batch would do at the
+   * default priority. */
+  g_source_set_priority (play->source, G_PRIORITY_DEFAULT_IDLE);
   g_source_set_callback (play->source, play_dispatch, g_object_ref (task), g_object_unref);
   g_source_set_ready_time (play->source, -1);
   play->replay = plog_replay_new (cursor, cancellable, play->source, TRUE);
