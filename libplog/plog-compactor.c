@@ -23,7 +23,7 @@
 
 #include "plog-compactor-private.h"
 #include "plog-cursor-private.h"
-#include "plog-error.h"
+#include "plog-error-private.h"
 #include "plog-record-batch-private.h"
 #include "plog-sched-private.h"
 #include "plog-state-private.h"
@@ -502,10 +502,9 @@ static void
 fail_closed (PlogCompactor *compactor,
              GTask         *task)
 {
-  g_autofree char *display = g_filename_display_name (plog_directory_get_path (compactor->dir));
-  g_autoptr(GError) error = g_error_new (PLOG_ERROR, PLOG_ERROR_FAILED,
-                                         "The logger of “%s” is closed", display);
+  g_autoptr(GError) error = NULL;
 
+  plog_set_closed_error (&error, plog_directory_get_path (compactor->dir));
   return_task (task, error);
 }
 

@@ -5,7 +5,7 @@
 
 #include "config.h"
 
-#include "plog-error.h"
+#include "plog-error-private.h"
 
 /**
  * plog_error_quark:
@@ -17,3 +17,25 @@
  * Since: 1.0
  */
 G_DEFINE_QUARK (plog-error-quark, plog_error)
+
+gboolean
+plog_set_not_recording_error (GError     **error,
+                              const char  *directory)
+{
+  g_autofree char *display = g_filename_display_name (directory);
+
+  g_set_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING,
+               "The logger of “%s” is not recording", display);
+  return FALSE;
+}
+
+gboolean
+plog_set_closed_error (GError     **error,
+                       const char  *directory)
+{
+  g_autofree char *display = g_filename_display_name (directory);
+
+  g_set_error (error, PLOG_ERROR, PLOG_ERROR_FAILED,
+               "The logger of “%s” is closed", display);
+  return FALSE;
+}

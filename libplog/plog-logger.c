@@ -13,7 +13,7 @@
 #include "plog-cursor-private.h"
 #include "plog-directory-private.h"
 #include "plog-enum-types.h"
-#include "plog-error.h"
+#include "plog-error-private.h"
 #include "plog-logger.h"
 #include "plog-replay-private.h"
 #include "plog-writer-private.h"
@@ -185,17 +185,6 @@ compaction_landed (gpointer user_data)
 }
 
 static gboolean
-set_closed_error (PlogLogger  *self,
-                  GError     **error)
-{
-  g_autofree char *display = g_filename_display_name (plog_logger_get_directory (self));
-
-  g_set_error (error, PLOG_ERROR, PLOG_ERROR_FAILED,
-               "The logger of “%s” is closed", display);
-  return FALSE;
-}
-
-static gboolean
 plog_logger_initable_init (GInitable     *initable,
                            GCancellable  *cancellable,
                            GError       **error)
@@ -206,7 +195,7 @@ plog_logger_initable_init (GInitable     *initable,
   LandedData *landed;
 
   if (g_atomic_int_get (&self->closed))
-    return set_closed_error (self, error);
+    return plog_set_closed_error (error, plog_logger_get_directory (self));
   /* As GInitable asks: later calls return the result of the first. */
   if (self->init_done)
     {
@@ -831,7 +820,7 @@ plog_logger_record (PlogLogger  *self,
   if (g_atomic_int_get (&self->closed))
     {
       plog_directory_unlock_changes (self->dir);
-      return set_closed_error (self, error);
+      return plog_set_closed_error (error, plog_logger_get_directory (self));
     }
   ok = repair_torn_tail (self, &n_files, &newest_log_size, error);
   /* A crash while recording leaves the blocks reserved for logs. A new

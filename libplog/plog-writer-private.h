@@ -16,11 +16,6 @@ G_BEGIN_DECLS
 
 typedef struct _PlogWriter PlogWriter;
 
-/* Sets PLOG_ERROR_NOT_RECORDING for the logger of @directory; returns
- * FALSE. */
-gboolean    plog_set_not_recording_error (GError       **error,
-                                          const char    *directory);
-
 /* A closed writer: appends fail with PLOG_ERROR_NOT_RECORDING. */
 PlogWriter *plog_writer_new            (PlogDirectory  *dir,
                                         PlogSyncMode    sync_mode);

@@ -45,7 +45,7 @@
 
 #include <glib/gstdio.h>
 
-#include "plog-error.h"
+#include "plog-error-private.h"
 #include "plog-futex-private.h"
 #include "plog-record-private.h"
 #include "plog-sched-private.h"
@@ -188,17 +188,6 @@ set_durable_locked (PlogWriter *writer,
                     guint64     durable)
 {
   __atomic_store_n (&writer->durable, durable, __ATOMIC_RELEASE);
-}
-
-gboolean
-plog_set_not_recording_error (GError     **error,
-                              const char  *directory)
-{
-  g_autofree char *display = g_filename_display_name (directory);
-
-  g_set_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING,
-               "The logger of “%s” is not recording", display);
-  return FALSE;
 }
 
 static gboolean
