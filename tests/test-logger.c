@@ -1725,98 +1725,6 @@ test_play_async_default_context (Fixture       *f,
   stop (f->logger);
 }
 
-/* play_async() delivers at idle priority, one batch per dispatch: work
- * that GTK queues at its redraw priority (G_PRIORITY_HIGH_IDLE + 20, a
- * frame's paint) runs before the next batch, not after the replay. The
- * handler is slow, so that the worker keeps batches queued: at the
- * default priority the replay's source would then always be ready, and
- * the paints would wait for the end. */
-#define PAINT_PRIORITY (G_PRIORITY_HIGH_IDLE + 20)
-
-typedef struct
-{
-  guint  delivered;
-  guint  queued_at;        /* ops delivered when a paint was queued */
-  guint  paints;
-  guint  max_delay;        /* ops delivered between queueing and painting */
-  guint  pending;          /* a paint is queued */
-  gboolean done;
-} Paints;
-
-static gboolean
-paint_cb (gpointer data)
-{
-  Paints *p = data;
-
-  p->max_delay = MAX (p->max_delay, p->delivered - p->queued_at);
-  p->paints++;
-  p->pending = FALSE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-paint_on_replayed (PlogLogger *logger,
-                   PlogOp     *op,
-                   Paints     *p)
-{
-  gint64 until = g_get_monotonic_time () + 2;
-
-  /* A slow consumer: a couple of microseconds an op. */
-  while (g_get_monotonic_time () < until)
-    ;
-  p->delivered++;
-  if (p->delivered % 500 == 0 && !p->pending)
-    {
-      g_autoptr(GSource) idle = g_idle_source_new ();
-
-      g_source_set_priority (idle, PAINT_PRIORITY);
-      g_source_set_callback (idle, paint_cb, p, NULL);
-      g_source_attach (idle, NULL);
-      p->queued_at = p->delivered;
-      p->pending = TRUE;
-    }
-}
-
-static void
-paint_play_done (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Paints *p = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (plog_logger_play_finish (PLOG_LOGGER (source), result, &error));
-  g_assert_no_error (error);
-  p->done = TRUE;
-}
-
-static void
-test_play_async_lets_paints_run (Fixture       *f,
-                                 gconstpointer  data)
-{
-  g_autoptr(GPtrArray) ops = numbered_ops ("paint", 20000);
-  Paints p = { 0, };
-  gulong id;
-
-  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
-  record (f->logger);
-  dump_all (f->logger, ops);
-  stop (f->logger);
-
-  id = g_signal_connect (f->logger, "replayed", G_CALLBACK (paint_on_replayed), &p);
-  plog_logger_play_async (f->logger, NULL, paint_play_done, &p);
-  ITERATE_UNTIL (p.done, TIMEOUT_MS);
-  g_signal_handler_disconnect (f->logger, id);
-
-  drain_main_context ();
-  g_assert_cmpuint (p.delivered, ==, ops->len);
-  g_assert_false (p.pending);
-  /* A paint queued in a batch runs when that batch is delivered: about
-   * one for each batch of 1024 ops. */
-  g_assert_cmpuint (p.paints, >=, ops->len / 1024 / 2);
-  g_assert_cmpuint (p.max_delay, <, 1024);
-}
-
 static void
 test_play_async_cancelled (Fixture       *f,
                            gconstpointer  data)
@@ -1965,6 +1873,98 @@ compact_done (GObject      *source,
 
   r->ok = plog_logger_compact_finish (PLOG_LOGGER (source), result, &r->error);
   r->done = TRUE;
+}
+
+static void
+play_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  AsyncResult *r = user_data;
+
+  r->ok = plog_logger_play_finish (PLOG_LOGGER (source), result, &r->error);
+  r->done = TRUE;
+}
+
+/* play_async() delivers at idle priority, one batch per dispatch: work
+ * that GTK queues at its redraw priority (G_PRIORITY_HIGH_IDLE + 20, a
+ * frame's paint) runs before the next batch, not after the replay. The
+ * handler is slow, so that the worker keeps batches queued: at the
+ * default priority the replay's source would then always be ready, and
+ * the paints would wait for the end. */
+#define PAINT_PRIORITY (G_PRIORITY_HIGH_IDLE + 20)
+
+typedef struct
+{
+  guint  delivered;
+  guint  queued_at;        /* ops delivered when a paint was queued */
+  guint  paints;
+  guint  max_delay;        /* ops delivered between queueing and painting */
+  guint  pending;          /* a paint is queued */
+} Paints;
+
+static gboolean
+paint_cb (gpointer data)
+{
+  Paints *p = data;
+
+  p->max_delay = MAX (p->max_delay, p->delivered - p->queued_at);
+  p->paints++;
+  p->pending = FALSE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+paint_on_replayed (PlogLogger *logger,
+                   PlogOp     *op,
+                   Paints     *p)
+{
+  gint64 until = g_get_monotonic_time () + 2;
+
+  /* A slow consumer: a couple of microseconds an op. */
+  while (g_get_monotonic_time () < until)
+    ;
+  p->delivered++;
+  if (p->delivered % 500 == 0 && !p->pending)
+    {
+      g_autoptr(GSource) idle = g_idle_source_new ();
+
+      g_source_set_priority (idle, PAINT_PRIORITY);
+      g_source_set_callback (idle, paint_cb, p, NULL);
+      g_source_attach (idle, NULL);
+      p->queued_at = p->delivered;
+      p->pending = TRUE;
+    }
+}
+
+static void
+test_play_async_lets_paints_run (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("paint", 20000);
+  Paints p = { 0, };
+  AsyncResult r = { 0, };
+  gulong id;
+
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
+  record (f->logger);
+  dump_all (f->logger, ops);
+  stop (f->logger);
+
+  id = g_signal_connect (f->logger, "replayed", G_CALLBACK (paint_on_replayed), &p);
+  plog_logger_play_async (f->logger, NULL, play_done, &r);
+  ITERATE_UNTIL (r.done, TIMEOUT_MS);
+  g_signal_handler_disconnect (f->logger, id);
+
+  g_assert_no_error (r.error);
+  g_assert_true (r.ok);
+  drain_main_context ();
+  g_assert_cmpuint (p.delivered, ==, ops->len);
+  g_assert_false (p.pending);
+  /* A paint queued in a batch runs when that batch is delivered: about
+   * one for each batch of 1024 ops. */
+  g_assert_cmpuint (p.paints, >=, ops->len / 1024 / 2);
+  g_assert_cmpuint (p.max_delay, <, 1024);
 }
 
 static void
@@ -3248,17 +3248,6 @@ test_relative_directory (Fixture       *f,
 
   g_assert_cmpint (g_chdir (cwd), ==, 0);
   stop (logger);
-}
-
-static void
-play_done (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  AsyncResult *r = user_data;
-
-  r->ok = plog_logger_play_finish (PLOG_LOGGER (source), result, &r->error);
-  r->done = TRUE;
 }
 
 /* g_object_run_dispose() closes a logger: it stops, the lock goes, and

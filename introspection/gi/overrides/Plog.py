@@ -275,6 +275,7 @@ def _is_replayed(detailed_signal):
 
 
 _logger_new = Plog.Logger.new
+_logger_play = Plog.Logger.play
 
 
 def _call_with_data(operate, user_data, op):
@@ -287,7 +288,6 @@ def _is_utf8_path(path):
     except UnicodeDecodeError:
         return False
     return True
-_logger_play = Plog.Logger.play
 
 
 class Logger(Plog.Logger):
