@@ -67,15 +67,8 @@
  * [method@Plog.Logger.close] (in Python, also at the end of a `with`
  * block), or disposed, when its last reference goes. Both stop a
  * recording logger as [method@Plog.Logger.stop] does, but drop what
- * cannot be written. A closed logger is not recording;
- * [method@Plog.Logger.dump] fails on it with
- * [error@Plog.Error.NOT_RECORDING], [method@Plog.Logger.stop],
- * [method@Plog.Logger.flush] and [method@Plog.Logger.close] do nothing,
- * and [method@Plog.Logger.record], [method@Plog.Logger.play],
- * [method@Plog.Logger.play_async], [method@Plog.Logger.open_cursor],
- * [method@Plog.Logger.clear] and [method@Plog.Logger.compact_async]
- * fail with [error@Plog.Error.FAILED]. Its properties still read and
- * change, and take effect nowhere.
+ * cannot be written; [method@Plog.Logger.close] says what each call does
+ * on a closed logger.
  *
  * Since: 1.0
  */
