@@ -1,0 +1,175 @@
+/* fuzz-common.c: what the fuzz targets share
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "fuzz-common.h"
+
+#include <errno.h>
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+char *
+fuzz_make_dir (void)
+{
+  char *dir;
+
+  /* Each input syncs files: on a tmpfs that costs nothing. */
+  if (g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR) &&
+      g_access ("/dev/shm", W_OK) == 0)
+    dir = g_strdup ("/dev/shm/plog-fuzz-XXXXXX");
+  else
+    dir = g_build_filename (g_get_tmp_dir (), "plog-fuzz-XXXXXX", NULL);
+  if (g_mkdtemp_full (dir, 0700) == NULL)
+    g_error ("Cannot create %s: %s", dir, g_strerror (errno));
+  return dir;
+}
+
+void
+fuzz_remove_dir (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  g_assert_true (strstr (dir, "plog-fuzz-") != NULL);
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+static void
+collect_cb (PlogOp   *op,
+            gpointer  user_data)
+{
+  g_ptr_array_add (user_data, plog_op_ref (op));
+}
+
+static void
+replayed_cb (PlogLogger *logger,
+             PlogOp     *op,
+             gpointer    user_data)
+{
+  g_ptr_array_add (user_data, plog_op_ref (op));
+}
+
+static void
+async_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+static GPtrArray *
+new_op_array (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
+}
+
+void
+fuzz_assert_same_replay (GPtrArray  *expected,
+                         GError     *expected_error,
+                         GPtrArray  *got,
+                         GError     *got_error,
+                         const char *where)
+{
+  if (expected_error == NULL)
+    g_assert_no_error (got_error);
+  else
+    {
+      g_assert_nonnull (got_error);
+      g_assert_cmpstr (g_quark_to_string (got_error->domain), ==,
+                       g_quark_to_string (expected_error->domain));
+      g_assert_cmpint (got_error->code, ==, expected_error->code);
+      g_assert_cmpstr (got_error->message, ==, expected_error->message);
+    }
+  if (got->len != expected->len)
+    g_error ("%s: %u ops, expected %u", where, got->len, expected->len);
+  for (guint i = 0; i < got->len; i++)
+    if (!plog_op_equal (got->pdata[i], expected->pdata[i]))
+      {
+        g_autofree char *a = plog_op_to_string (got->pdata[i]);
+        g_autofree char *b = plog_op_to_string (expected->pdata[i]);
+
+        g_error ("%s: op %u is %s, expected %s", where, i, a, b);
+      }
+}
+
+GPtrArray *
+fuzz_replay_every_way (PlogLogger  *logger,
+                       GError     **error)
+{
+  g_autoptr(GPtrArray) by_cursor = new_op_array ();
+  g_autoptr(GPtrArray) by_callback = new_op_array ();
+  g_autoptr(GPtrArray) by_signal = new_op_array ();
+  g_autoptr(GPtrArray) by_async = new_op_array ();
+  g_autoptr(GError) cursor_error = NULL;
+  g_autoptr(GError) callback_error = NULL;
+  g_autoptr(GError) signal_error = NULL;
+  g_autoptr(GError) async_error = NULL;
+  g_autoptr(PlogCursor) cursor = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  gulong handler;
+
+  cursor = plog_logger_open_cursor (logger, &cursor_error);
+  if (cursor != NULL)
+    {
+      PlogOp *op;
+
+      while ((op = plog_cursor_next (cursor, NULL, &cursor_error)) != NULL)
+        g_ptr_array_add (by_cursor, op);
+    }
+  if (cursor_error != NULL)
+    {
+      g_assert_error (cursor_error, PLOG_ERROR, PLOG_ERROR_CORRUPT);
+      /* It names the file. */
+      g_assert_nonnull (strstr (cursor_error->message,
+                                plog_logger_get_directory (logger)));
+    }
+
+  g_assert_cmpint (plog_logger_play (logger, collect_cb, by_callback, NULL,
+                                     &callback_error), ==, callback_error == NULL);
+  fuzz_assert_same_replay (by_cursor, cursor_error, by_callback,
+                           callback_error, "play (callback)");
+
+  handler = g_signal_connect (logger, "replayed", G_CALLBACK (replayed_cb), by_signal);
+  g_assert_cmpint (plog_logger_play (logger, NULL, NULL, NULL, &signal_error),
+                   ==, signal_error == NULL);
+  fuzz_assert_same_replay (by_cursor, cursor_error, by_signal,
+                           signal_error, "play (signal)");
+  g_signal_handler_disconnect (logger, handler);
+
+  handler = g_signal_connect (logger, "replayed", G_CALLBACK (replayed_cb), by_async);
+  plog_logger_play_async (logger, NULL, async_done_cb, &result);
+  g_assert_cmpint (plog_logger_play_finish (logger, wait_for (&result), &async_error),
+                   ==, async_error == NULL);
+  fuzz_assert_same_replay (by_cursor, cursor_error, by_async,
+                           async_error, "play_async");
+  g_signal_handler_disconnect (logger, handler);
+
+  if (cursor_error != NULL)
+    g_propagate_error (error, g_steal_pointer (&cursor_error));
+  return g_steal_pointer (&by_cursor);
+}
+
+gboolean
+fuzz_compact (PlogLogger  *logger,
+              GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  plog_logger_compact_async (logger, NULL, async_done_cb, &result);
+  return plog_logger_compact_finish (logger, wait_for (&result), error);
+}
