@@ -10,7 +10,8 @@
 G_BEGIN_DECLS
 
 /* Set PLOG_ERROR_NOT_RECORDING, or PLOG_ERROR_FAILED for a closed
- * logger, naming the logger's @directory; return FALSE. */
+ * logger, naming the logger's @directory (nullable: a logger made
+ * without one); return FALSE. */
 gboolean plog_set_not_recording_error (GError     **error,
                                        const char  *directory);
 gboolean plog_set_closed_error        (GError     **error,

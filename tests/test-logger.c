@@ -3189,12 +3189,42 @@ test_lazy_init (Fixture       *f,
     close_logger (&logger);
   }
 
-  /* no directory at all */
-  logger = g_object_new (PLOG_TYPE_LOGGER, NULL);
-  g_assert_false (plog_logger_record (logger, &error));
-  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_INVALID);
-  g_clear_error (&error);
-  close_logger (&logger);
+  /* no directory at all: every call fails or does nothing, none
+   * crashes, before and after close */
+  for (guint closed = 0; closed < 2; closed++)
+    {
+      /* a closed logger refuses what needs the directory */
+      int refused = closed ? PLOG_ERROR_FAILED : PLOG_ERROR_INVALID;
+
+      logger = g_object_new (PLOG_TYPE_LOGGER, NULL);
+      if (closed)
+        {
+          g_assert_true (plog_logger_close (logger, &error));
+          g_assert_no_error (error);
+        }
+      g_assert_null (plog_logger_get_directory (logger));
+      g_assert_false (plog_logger_record (logger, &error));
+      g_assert_error (error, PLOG_ERROR, refused);
+      g_clear_error (&error);
+      g_assert_false (plog_logger_dump (logger, op, &error));
+      g_assert_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
+      g_assert_nonnull (strstr (error->message, "not recording"));
+      g_clear_error (&error);
+      g_assert_false (plog_logger_play (logger, NULL, NULL, NULL, &error));
+      g_assert_error (error, PLOG_ERROR, refused);
+      g_clear_error (&error);
+      g_assert_null (plog_logger_open_cursor (logger, &error));
+      g_assert_error (error, PLOG_ERROR, refused);
+      g_clear_error (&error);
+      g_assert_false (plog_logger_clear (logger, &error));
+      g_assert_error (error, PLOG_ERROR, refused);
+      g_clear_error (&error);
+      g_assert_true (plog_logger_flush (logger, &error));
+      g_assert_no_error (error);
+      g_assert_true (plog_logger_stop (logger, &error));
+      g_assert_no_error (error);
+      close_logger (&logger);
+    }
 }
 
 /* ------------------------------------------------------------------ */
