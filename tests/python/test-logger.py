@@ -217,6 +217,15 @@ class OpTests(unittest.TestCase):
         self.assertEqual(hash(a), hash(b))
         self.assertNotEqual(a, c)
         self.assertNotEqual(a, 'put')
+        # != is the opposite of ==, not a comparison of addresses
+        self.assertIs(a != b, False)
+        self.assertIs(a != c, True)
+        self.assertIs(a != 'put', True)
+        # ops have no order
+        for compare in (lambda: a < b, lambda: a <= b, lambda: a > c,
+                        lambda: a >= c):
+            with self.assertRaises(TypeError):
+                compare()
         self.assertEqual(len({a, b, c}), 2)
         self.assertEqual(repr(a), '<Plog.Op put key="k" value="v" timestamp=1>')
         self.assertEqual(str(a), 'put key="k" value="v" timestamp=1')

@@ -202,6 +202,17 @@ class Op(Plog.Op):
             return NotImplemented
         return self.equal(other)
 
+    # gi.Boxed compares addresses; an op is a value, equal or not, and
+    # has no order.
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __lt__(self, other):
+        return NotImplemented
+
+    __le__ = __gt__ = __ge__ = __lt__
+
     def __hash__(self):
         configuration = self.get_configuration()
         if configuration is not None:
