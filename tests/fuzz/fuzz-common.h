@@ -5,9 +5,20 @@
 
 #pragma once
 
+#include <stdlib.h>
+
 #include <plog.h>
 
 G_BEGIN_DECLS
+
+/* Reports a broken promise and aborts, which a fuzzing engine catches as
+ * a crash and saves the input of (g_error() traps, which it does not). */
+#define fuzz_fail(...)                                                         \
+  G_STMT_START {                                                               \
+    g_printerr (__VA_ARGS__);                                                  \
+    g_printerr ("\n");                                                         \
+    abort ();                                                                  \
+  } G_STMT_END
 
 int        LLVMFuzzerTestOneInput      (const unsigned char *data,
                                         size_t               size);
@@ -20,8 +31,11 @@ void       fuzz_remove_dir             (const char *dir);
 /* Every op a replay gives, through each of the library's paths: a
  * cursor, play() with a callback, play() with a `replayed` handler, and
  * play_async(). Asserts that the four agree, op for op and in their
- * error, and returns the ops with the error. */
+ * error (or, without @same_ops, while automatic compactions may land
+ * between them, in the state they rebuild), and returns the cursor's ops
+ * with its error. */
 GPtrArray *fuzz_replay_every_way       (PlogLogger  *logger,
+                                        gboolean     same_ops,
                                         GError     **error);
 
 /* Runs compact_async() to its end. */

@@ -91,7 +91,7 @@ assert_same_dir (GHashTable *before,
       GBytes *now = g_hash_table_lookup (after, name);
 
       if (now == NULL || !g_bytes_equal (now, contents))
-        g_error ("%s: %s %s", where, (char *) name, now == NULL ? "is gone" : "changed");
+        fuzz_fail ("%s: %s %s", where, (char *) name, now == NULL ? "is gone" : "changed");
     }
   g_assert_cmpuint (g_hash_table_size (after), ==, g_hash_table_size (before));
 }
@@ -106,7 +106,7 @@ assert_same_state (GPtrArray  *expected_ops,
   g_autofree char *diff = plog_test_model_diff (expected, got);
 
   if (diff != NULL)
-    g_error ("%s: %s", where, diff);
+    fuzz_fail ("%s: %s", where, diff);
 }
 
 int
@@ -134,7 +134,7 @@ LLVMFuzzerTestOneInput (const unsigned char *data,
   g_assert_no_error (error);
   plog_logger_set_sync_mode (logger, PLOG_SYNC_MODE_NONE);
 
-  before = fuzz_replay_every_way (logger, &before_error);
+  before = fuzz_replay_every_way (logger, TRUE, &before_error);
 
   /* record: cuts a torn tail away, or refuses damage and changes
    * nothing. */
@@ -165,7 +165,7 @@ LLVMFuzzerTestOneInput (const unsigned char *data,
         g_ptr_array_add (before, plog_op_ref (op));
     }
 
-  after = fuzz_replay_every_way (logger, &after_error);
+  after = fuzz_replay_every_way (logger, TRUE, &after_error);
   fuzz_assert_same_replay (before, before_error, after, after_error,
                            "the replay after record and stop");
 
@@ -174,7 +174,7 @@ LLVMFuzzerTestOneInput (const unsigned char *data,
   files = (g_hash_table_unref (files), read_dir (dir));
   if (fuzz_compact (logger, &error) && after_error == NULL)
     {
-      compacted = fuzz_replay_every_way (logger, &compacted_error);
+      compacted = fuzz_replay_every_way (logger, TRUE, &compacted_error);
       g_assert_no_error (compacted_error);
       assert_same_state (after, compacted, "the replay after a compaction");
     }
@@ -200,7 +200,7 @@ LLVMFuzzerTestOneInput (const unsigned char *data,
   g_clear_object (&logger);
   logger = plog_logger_new (dir, &error);
   g_assert_no_error (error);
-  reopened = fuzz_replay_every_way (logger, &reopened_error);
+  reopened = fuzz_replay_every_way (logger, TRUE, &reopened_error);
   fuzz_assert_same_replay (compacted, compacted_error, reopened, reopened_error,
                            "the replay after reopening");
   g_assert_true (plog_logger_close (logger, &error));
