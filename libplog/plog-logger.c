@@ -449,7 +449,7 @@ plog_logger_class_init (PlogLoggerClass *klass)
   object_class->set_property = plog_logger_set_property;
 
   /**
-   * PlogLogger:directory: (getter get_directory)
+   * PlogLogger:directory: (getter get_directory) (type filename)
    *
    * The directory of the logger's files. It is created (0700) when it
    * does not exist.
