@@ -18,39 +18,36 @@
  */
 G_DEFINE_QUARK (plog-error-quark, plog_error)
 
+/* "The logger of “@directory” is @state", or without a directory (a
+ * logger made without one) "The logger is @state". */
+static gboolean
+set_logger_error (GError     **error,
+                  PlogError    code,
+                  const char  *directory,
+                  const char  *state)
+{
+  g_autofree char *display = NULL;
+
+  if (directory == NULL)
+    {
+      g_set_error (error, PLOG_ERROR, code, "The logger is %s", state);
+      return FALSE;
+    }
+  display = g_filename_display_name (directory);
+  g_set_error (error, PLOG_ERROR, code, "The logger of “%s” is %s", display, state);
+  return FALSE;
+}
+
 gboolean
 plog_set_not_recording_error (GError     **error,
                               const char  *directory)
 {
-  g_autofree char *display = NULL;
-
-  /* A logger made without a directory has none to name. */
-  if (directory == NULL)
-    {
-      g_set_error_literal (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING,
-                           "The logger is not recording: it has no directory");
-      return FALSE;
-    }
-  display = g_filename_display_name (directory);
-  g_set_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING,
-               "The logger of “%s” is not recording", display);
-  return FALSE;
+  return set_logger_error (error, PLOG_ERROR_NOT_RECORDING, directory, "not recording");
 }
 
 gboolean
 plog_set_closed_error (GError     **error,
                        const char  *directory)
 {
-  g_autofree char *display = NULL;
-
-  if (directory == NULL)
-    {
-      g_set_error_literal (error, PLOG_ERROR, PLOG_ERROR_FAILED,
-                           "The logger is closed");
-      return FALSE;
-    }
-  display = g_filename_display_name (directory);
-  g_set_error (error, PLOG_ERROR, PLOG_ERROR_FAILED,
-               "The logger of “%s” is closed", display);
-  return FALSE;
+  return set_logger_error (error, PLOG_ERROR_FAILED, directory, "closed");
 }
