@@ -116,8 +116,8 @@ make_directory (const char  *path,
                 GError     **error)
 {
   struct stat st;
+  g_autofree char *existing = NULL;
   g_autofree char *parent = NULL;
-  int fd;
 
   if (g_stat (path, &st) == 0)
     {
@@ -131,16 +131,50 @@ make_directory (const char  *path,
         }
       return TRUE;
     }
+
+  /* The nearest ancestor that exists: every directory below it is new. */
+  existing = g_path_get_dirname (path);
+  while (g_stat (existing, &st) != 0 && errno == ENOENT)
+    {
+      char *up = g_path_get_dirname (existing);
+
+      if (strcmp (up, existing) == 0)
+        {
+          g_free (up);
+          break;
+        }
+      g_free (existing);
+      existing = up;
+    }
+
   if (g_mkdir_with_parents (path, 0700) != 0)
     return plog_set_io_error (error, errno, "create directory", path);
 
-  /* The new name is durable only once its parent is synced. */
+  /* A new name is durable only once the directory holding it is synced:
+   * the parent of @path, and each new directory's parent up to the
+   * ancestor that existed. Best effort: the files made in @path are
+   * synced themselves, with @path. */
   parent = g_path_get_dirname (path);
-  fd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0)
+  for (;;)
     {
-      fsync (fd);
-      close (fd);
+      char *up;
+      int fd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+      if (fd >= 0)
+        {
+          fsync (fd);
+          close (fd);
+        }
+      if (strcmp (parent, existing) == 0)
+        break;
+      up = g_path_get_dirname (parent);
+      if (strcmp (up, parent) == 0)
+        {
+          g_free (up);
+          break;
+        }
+      g_free (parent);
+      parent = up;
     }
   return TRUE;
 }
