@@ -224,7 +224,9 @@ plog_logger_initable_init (GInitable     *initable,
     }
   else
     {
-      g_atomic_pointer_set (&self->path, g_strdup (self->directory));
+      /* The same spelling of the same path, whatever the caller's:
+       * "/a/b/../c//" is "/a/c", in the property and in errors. */
+      g_atomic_pointer_set (&self->path, g_canonicalize_filename (self->directory, NULL));
     }
   dir = plog_directory_open (self->path, &self->init_error);
   if (dir == NULL)
@@ -460,7 +462,8 @@ plog_logger_class_init (PlogLoggerClass *klass)
    * absolute path from then on: a later `chdir()` of the process does not
    * move the logger. It is made absolute as `GFile` does, with
    * `g_canonicalize_filename()`, which takes `.` and `..` by name, before
-   * any symbolic link is followed.
+   * any symbolic link is followed; an absolute path is tidied the same
+   * way (`/a/b/../c//` becomes `/a/c`).
    *
    * Since: 1.0
    */

@@ -3276,6 +3276,22 @@ test_relative_directory (Fixture       *f,
     assert_replays (second, none);
   }
 
+  /* an absolute path is tidied too: the lock names one directory one
+   * way, however it was spelled */
+  {
+    g_autofree char *untidy = g_strconcat (other, "/../elsewhere//db/", NULL);
+    g_autofree char *display = g_filename_display_name (other_db);
+    g_autoptr(PlogLogger) third = plog_logger_new (untidy, &error);
+
+    g_assert_error (error, PLOG_ERROR, PLOG_ERROR_LOCKED);
+    g_assert_nonnull (strstr (error->message, display));
+    g_assert_null (third);
+    g_clear_error (&error);
+    g_clear_object (&second);
+    third = open_logger (untidy);
+    g_assert_cmpstr (plog_logger_get_directory (third), ==, other_db);
+  }
+
   g_assert_cmpint (g_chdir (cwd), ==, 0);
   stop (logger);
 }
