@@ -159,8 +159,9 @@ assert_state (PlogTestModel *expected,
   g_autoptr(PlogTestModel) got = NULL;
   g_autoptr(GPtrArray) ops = NULL;
 
-  /* Automatic compactions may land between two replays. */
-  ops = fuzz_replay_every_way (logger, plog_logger_get_max_size (logger) == 0, &error);
+  /* Automatic compactions may land between two replays: past max-size,
+   * and at a record that finds many files. */
+  ops = fuzz_replay_every_way (logger, FALSE, &error);
   g_assert_no_error (error);
   got = plog_test_model_new_from_ops (ops);
   plog_test_model_assert_equal (expected, got, where);
