@@ -224,8 +224,8 @@ plog_logger_initable_init (GInitable     *initable,
     }
   else
     {
-      /* The same spelling of the same path, whatever the caller's:
-       * "/a/b/../c//" is "/a/c", in the property and in errors. */
+      /* Tidied as a relative path is: "/a/b/../c//" is "/a/c", in the
+       * property and in errors. */
       g_atomic_pointer_set (&self->path, g_canonicalize_filename (self->directory, NULL));
     }
   dir = plog_directory_open (self->path, &self->init_error);
@@ -604,10 +604,12 @@ plog_logger_new (const char  *directory,
  * plog_logger_get_directory: (get-property directory)
  * @self: a `PlogLogger`
  *
- * The directory of the logger's files: as given, or made absolute
- * when it was relative (see [property@Plog.Logger:directory]).
+ * The directory of the logger's files: once the logger is initialized,
+ * the absolute path, tidied (see [property@Plog.Logger:directory]);
+ * before, as given.
  *
- * Returns: (type filename): the directory
+ * Returns: (nullable) (type filename): the directory, or `NULL` for a
+ *   logger made without one
  *
  * Since: 1.0
  */

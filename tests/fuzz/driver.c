@@ -9,10 +9,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#include <glib.h>
-#include <string.h>
-
-int LLVMFuzzerTestOneInput (const unsigned char *data, size_t size);
+#include "fuzz-common.h"
+#include "plog-test-util.h"
 
 static guint n_inputs;
 
@@ -27,13 +25,6 @@ run_file (const char *path)
     g_error ("%s", error->message);
   LLVMFuzzerTestOneInput ((const unsigned char *) contents, len);
   n_inputs++;
-}
-
-static int
-compare_paths (gconstpointer a,
-               gconstpointer b)
-{
-  return strcmp (*(const char * const *) a, *(const char * const *) b);
 }
 
 static void
@@ -53,7 +44,7 @@ run_path (const char *path)
   names = g_ptr_array_new_with_free_func (g_free);
   while ((name = g_dir_read_name (dir)) != NULL)
     g_ptr_array_add (names, g_build_filename (path, name, NULL));
-  g_ptr_array_sort (names, compare_paths);
+  g_ptr_array_sort (names, plog_test_compare_strings);
   for (guint i = 0; i < names->len; i++)
     run_path (names->pdata[i]);
 }

@@ -23,6 +23,11 @@ G_BEGIN_DECLS
 int        LLVMFuzzerTestOneInput      (const unsigned char *data,
                                         size_t               size);
 
+/* Makes every GLib warning and critical (a g_return_if_fail() of the
+ * library, say) abort, so that it fails the input. Call it first in
+ * each input; it acts once. */
+void       fuzz_init                   (void);
+
 /* A fresh directory for one input, on a tmpfs when there is one. */
 char      *fuzz_make_dir               (void);
 /* Removes what fuzz_make_dir() made. */
@@ -41,6 +46,11 @@ GPtrArray *fuzz_replay_every_way       (PlogLogger  *logger,
 /* Runs compact_async() to its end. */
 gboolean   fuzz_compact                (PlogLogger  *logger,
                                         GError     **error);
+
+/* Asserts that two lists of ops rebuild the same state. */
+void       fuzz_assert_same_state      (GPtrArray   *expected,
+                                        GPtrArray   *got,
+                                        const char  *where);
 
 /* Asserts that two replays gave the same ops and the same error. */
 void       fuzz_assert_same_replay     (GPtrArray   *expected,

@@ -1,7 +1,8 @@
 /* fuzz-merge.c: the merge semantics, against the reference model
  *
  * The input is a program: each byte chooses an action (dump an op of some
- * kind, compact, reopen the logger), and the following bytes its
+ * kind, compact, replay, reopen the logger, clear, stop and record
+ * again), and the following bytes its
  * operands, drawn from a few keys, sub keys, values and configurations so
  * that ops meet. Every op dumped goes to the reference model of the tests
  * as well, and at the end a replay (before and after a last compaction,
@@ -15,6 +16,7 @@
 
 #include "fuzz-common.h"
 #include "plog-test-model.h"
+#include "plog-test-util.h"
 
 #include <string.h>
 
@@ -127,56 +129,96 @@ take_op (Input *in,
     }
 }
 
-static PlogLogger *
-open_logger (const char *dir,
-             gint64      max_size)
+typedef struct
+{
+  char *dir;
+  gint64 max_size;
+  PlogLogger *logger;
+  PlogTestModel *model;
+  /* Whether an automatic compaction may land between two replays, which
+   * then rebuild the same state from other ops: past max-size, or after
+   * a record that found many files. */
+  gboolean may_compact;
+} Program;
+
+static void
+open_logger (Program *p)
 {
   g_autoptr(GError) error = NULL;
-  PlogLogger *logger = plog_logger_new (dir, &error);
 
+  p->logger = plog_logger_new (p->dir, &error);
   g_assert_no_error (error);
-  plog_logger_set_sync_mode (logger, PLOG_SYNC_MODE_NONE);
-  plog_logger_limit (logger, max_size);
-  return logger;
+  plog_logger_set_sync_mode (p->logger, PLOG_SYNC_MODE_NONE);
+  plog_logger_limit (p->logger, p->max_size);
 }
 
 static void
-close_logger (PlogLogger **logger)
+close_logger (Program *p)
 {
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (plog_logger_close (*logger, &error));
+  g_assert_true (plog_logger_close (p->logger, &error));
   g_assert_no_error (error);
-  g_clear_object (logger);
+  g_clear_object (&p->logger);
+}
+
+static guint
+count_files (const char *dir,
+             const char *suffix)
+{
+  g_autoptr(GPtrArray) files = plog_test_list_files (dir, suffix);
+
+  return files->len;
 }
 
 static void
-assert_state (PlogTestModel *expected,
-              PlogLogger    *logger,
-              const char    *where)
+record (Program *p)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* A record that finds many files asks for a compaction. */
+  if (count_files (p->dir, ".log") + count_files (p->dir, ".snap") > 16)
+    p->may_compact = TRUE;
+  g_assert_true (plog_logger_record (p->logger, &error));
+  g_assert_no_error (error);
+}
+
+static void
+compact (Program *p)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (fuzz_compact (p->logger, &error));
+  g_assert_no_error (error);
+}
+
+static void
+assert_state (Program    *p,
+              const char *where)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PlogTestModel) got = NULL;
   g_autoptr(GPtrArray) ops = NULL;
 
-  /* Automatic compactions may land between two replays: past max-size,
-   * and at a record that finds many files. */
-  ops = fuzz_replay_every_way (logger, FALSE, &error);
+  ops = fuzz_replay_every_way (p->logger, !p->may_compact, &error);
   g_assert_no_error (error);
   got = plog_test_model_new_from_ops (ops);
-  plog_test_model_assert_equal (expected, got, where);
+  plog_test_model_assert_equal (p->model, got, where);
 }
 
-/* After a compaction of a logger that is not recording, the replay is one
- * snapshot: the global configuration, then those of keys, then the rest. */
+/* After a compaction of a logger that is not recording, the directory
+ * holds one snapshot and no log, and the snapshot the global
+ * configuration, then those of keys, then the rest. */
 static void
-assert_snapshot_order (PlogLogger *logger)
+assert_one_snapshot (Program *p)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) ops = fuzz_replay_every_way (logger, TRUE, &error);
+  g_autoptr(GPtrArray) ops = fuzz_replay_every_way (p->logger, TRUE, &error);
   gboolean past_configurations = FALSE;
 
   g_assert_no_error (error);
+  g_assert_cmpuint (count_files (p->dir, ".log"), ==, 0);
+  g_assert_cmpuint (count_files (p->dir, ".snap"), <=, 1);
   for (guint i = 0; i < ops->len; i++)
     {
       PlogOp *op = ops->pdata[i];
@@ -196,62 +238,72 @@ int
 LLVMFuzzerTestOneInput (const unsigned char *data,
                         size_t               size)
 {
-  g_autofree char *dir = fuzz_make_dir ();
-  g_autoptr(PlogTestModel) model = plog_test_model_new ();
-  g_autoptr(PlogLogger) logger = NULL;
   g_autoptr(GError) error = NULL;
   Input in = { data, size };
-  /* Small enough that automatic compactions run, in one input of two. */
-  gint64 max_size = (take (&in) & 1) ? 512 : 0;
+  Program p = { 0, };
 
-  logger = open_logger (dir, max_size);
-  g_assert_true (plog_logger_record (logger, &error));
-  g_assert_no_error (error);
+  fuzz_init ();
+  p.dir = fuzz_make_dir ();
+  p.model = plog_test_model_new ();
+  /* Small enough that automatic compactions run, in one input of two. */
+  p.max_size = (take (&in) & 1) ? 512 : 0;
+  p.may_compact = p.max_size > 0;
+
+  open_logger (&p);
+  record (&p);
 
   while (in.size > 0)
     {
-      guint action = take (&in) % 10;
+      guint action = take (&in) % 12;
 
       if (action < 7)
         {
           g_autoptr(PlogOp) op = take_op (&in, action);
 
-          g_assert_true (plog_logger_dump (logger, op, &error));
+          g_assert_true (plog_logger_dump (p.logger, op, &error));
           g_assert_no_error (error);
-          plog_test_model_apply (model, op);
+          plog_test_model_apply (p.model, op);
         }
       else if (action == 7)
-        {
-          g_assert_true (fuzz_compact (logger, &error));
-          g_assert_no_error (error);
-        }
+        compact (&p);
       else if (action == 8)
+        assert_state (&p, "a replay while recording");
+      else if (action == 9)
         {
-          assert_state (model, logger, "a replay while recording");
+          close_logger (&p);
+          open_logger (&p);
+          assert_state (&p, "a replay after reopening");
+          record (&p);
+        }
+      else if (action == 10)
+        {
+          g_assert_true (plog_logger_clear (p.logger, &error));
+          g_assert_no_error (error);
+          plog_test_model_free (p.model);
+          p.model = plog_test_model_new ();
         }
       else
         {
-          close_logger (&logger);
-          logger = open_logger (dir, max_size);
-          assert_state (model, logger, "a replay after reopening");
-          g_assert_true (plog_logger_record (logger, &error));
+          g_assert_true (plog_logger_stop (p.logger, &error));
           g_assert_no_error (error);
+          record (&p);
         }
     }
 
-  g_assert_true (plog_logger_stop (logger, &error));
+  g_assert_true (plog_logger_stop (p.logger, &error));
   g_assert_no_error (error);
-  assert_state (model, logger, "a replay after stop");
-  g_assert_true (fuzz_compact (logger, &error));
-  g_assert_no_error (error);
-  assert_state (model, logger, "a replay after the last compaction");
-  assert_snapshot_order (logger);
+  assert_state (&p, "a replay after stop");
+  compact (&p);
+  assert_state (&p, "a replay after the last compaction");
+  assert_one_snapshot (&p);
 
-  close_logger (&logger);
-  logger = open_logger (dir, max_size);
-  assert_state (model, logger, "a replay of the directory opened again");
-  close_logger (&logger);
+  close_logger (&p);
+  open_logger (&p);
+  assert_state (&p, "a replay of the directory opened again");
+  close_logger (&p);
 
-  fuzz_remove_dir (dir);
+  fuzz_remove_dir (p.dir);
+  g_free (p.dir);
+  plog_test_model_free (p.model);
   return 0;
 }
