@@ -138,7 +138,7 @@ make_directory (const char  *path,
     {
       char *up = g_path_get_dirname (existing);
 
-      if (strcmp (up, existing) == 0)
+      if (g_str_equal (up, existing))
         {
           g_free (up);
           break;
@@ -165,10 +165,10 @@ make_directory (const char  *path,
           fsync (fd);
           close (fd);
         }
-      if (strcmp (parent, existing) == 0)
+      if (g_str_equal (parent, existing))
         break;
       up = g_path_get_dirname (parent);
-      if (strcmp (up, parent) == 0)
+      if (g_str_equal (up, parent))
         {
           g_free (up);
           break;

@@ -2636,6 +2636,19 @@ test_modes (void)
       stop_ok (logger);
       assert_private_files (dir);
       free_logger (logger);
+
+      /* missing parents too */
+      {
+        g_autofree char *a = g_build_filename (base, "a", NULL);
+        g_autofree char *b = g_build_filename (a, "b", NULL);
+        g_autofree char *c = g_build_filename (b, "c", NULL);
+
+        logger = open_logger (c, PLOG_SYNC_MODE_PERIODIC);
+        assert_mode (a, 0700);
+        assert_mode (b, 0700);
+        assert_mode (c, 0700);
+        free_logger (logger);
+      }
       plog_test_rm_rf (base);
       return;
     }
