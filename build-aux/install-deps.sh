@@ -9,6 +9,7 @@ packages="
   libsqlite3-dev
   gobject-introspection libgirepository1.0-dev
   python3 python3-gi gjs valac gi-docgen
+  python3-fusepy
 "
 
 missing=""

@@ -1,0 +1,273 @@
+#!/usr/bin/python3
+# powercut-fs.py: a file system in memory that can lose power
+#
+#   powercut-fs.py MOUNTPOINT SEED
+#
+# A FUSE file system that keeps, beside what programs see, what a disk
+# would hold if the power went now, after the rules that libplog relies
+# on (docs/design.md, "Durability"; docs/format.md, "How files are
+# written"):
+#
+# - A file's data reaches the disk when the file is synced (fsync or
+#   fdatasync). Until then, of the bytes appended since the last sync, a
+#   power cut keeps only some first part, possibly followed by zeros (a
+#   file system can leave a file longer than the data that reached it):
+#   never a later byte without the earlier ones. A file that shrank or
+#   was rewritten since its sync comes back as it was synced.
+# - Creating, renaming and removing names are kept in order in a
+#   journal, and a power cut keeps some first part of what happened
+#   since the last sync of a directory, which writes all of it.
+#
+# Writing anything to the file "/.powercut" cuts the power: every file
+# and directory becomes what the disk holds, chosen at random (from
+# SEED) within those rules, and is then durable. Only processes that
+# hold no file open should see that: the test kills them first.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import errno
+import os
+import random
+import stat
+import sys
+import time
+
+from fusepy import FUSE, FuseOSError, Operations
+
+CONTROL = '/.powercut'
+
+
+class Inode:
+    def __init__(self, is_dir, mode):
+        self.is_dir = is_dir
+        self.mode = mode
+        self.mtime = time.time()
+        if is_dir:
+            self.entries = {}          # name -> Inode, as programs see them
+        else:
+            self.data = bytearray()    # as programs see it
+            self.synced = b''          # as the last sync left it on disk
+
+
+class PowercutFS(Operations):
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        self.root = Inode(True, stat.S_IFDIR | 0o755)
+        # The names on disk: for each directory, its entries at the last
+        # commit, and the changes since, in order.
+        self.disk_entries = {self.root: {}}
+        self.journal = []
+        self.handles = {}
+        self.next_fh = 1
+        self.cuts = 0
+
+    # -- names ------------------------------------------------------
+
+    def _lookup(self, path):
+        node = self.root
+        for part in [p for p in path.split('/') if p]:
+            if not node.is_dir or part not in node.entries:
+                raise FuseOSError(errno.ENOENT)
+            node = node.entries[part]
+        return node
+
+    def _parent(self, path):
+        head, name = os.path.split(path.rstrip('/'))
+        parent = self._lookup(head)
+        if not parent.is_dir:
+            raise FuseOSError(errno.ENOTDIR)
+        return parent, name
+
+    def _link(self, path, node):
+        parent, name = self._parent(path)
+        if name in parent.entries:
+            raise FuseOSError(errno.EEXIST)
+        parent.entries[name] = node
+        parent.mtime = time.time()
+        self.journal.append(('link', parent, name, node))
+        if node.is_dir:
+            self.disk_entries.setdefault(node, {})
+
+    def _commit(self):
+        """A directory sync: every change of names so far is on disk."""
+        for change in self.journal:
+            self._apply(self.disk_entries, change)
+        self.journal = []
+
+    @staticmethod
+    def _apply(entries, change):
+        if change[0] == 'link':
+            _, parent, name, node = change
+            entries.setdefault(parent, {})[name] = node
+            if node.is_dir:
+                entries.setdefault(node, {})
+        elif change[0] == 'unlink':
+            _, parent, name = change
+            entries.setdefault(parent, {}).pop(name, None)
+        else:
+            _, src, sname, dst, dname = change
+            node = entries.setdefault(src, {}).pop(sname, None)
+            if node is not None:
+                entries.setdefault(dst, {})[dname] = node
+
+    def _cut_power(self):
+        self.cuts += 1
+        # The names: what the last commit left, and a first part of what
+        # came after.
+        entries = {d: dict(e) for d, e in self.disk_entries.items()}
+        for change in self.journal[:self.rng.randint(0, len(self.journal))]:
+            self._apply(entries, change)
+        # The data of every file still named: what its last sync left,
+        # and a first part of what was appended after it.
+        seen = set()
+        for directory, names in entries.items():
+            directory.entries = dict(names)
+            for node in names.values():
+                if node.is_dir or node in seen:
+                    continue
+                seen.add(node)
+                data = bytes(node.data)
+                kept = node.synced
+                if len(data) > len(kept) and data.startswith(kept):
+                    tail = data[len(kept):]
+                    n = self.rng.randint(0, len(tail))
+                    zeros = (self.rng.randint(0, len(tail) - n)
+                             if self.rng.random() < 0.3 else 0)
+                    kept = kept + tail[:n] + bytes(zeros)
+                node.data = bytearray(kept)
+                node.synced = kept
+        self.disk_entries = entries
+        self.journal = []
+        self.handles = {}
+
+    # -- FUSE operations ------------------------------------------------
+
+    def getattr(self, path, fh=None):
+        if path == CONTROL:
+            return dict(st_mode=stat.S_IFREG | 0o600, st_nlink=1, st_size=0)
+        node = self._lookup(path)
+        size = 4096 if node.is_dir else len(node.data)
+        return dict(st_mode=node.mode, st_nlink=2 if node.is_dir else 1,
+                    st_size=size, st_blocks=(size + 511) // 512,
+                    st_uid=os.getuid(), st_gid=os.getgid(),
+                    st_atime=node.mtime, st_mtime=node.mtime,
+                    st_ctime=node.mtime)
+
+    def readdir(self, path, fh):
+        node = self._lookup(path)
+        names = ['.', '..'] + list(node.entries)
+        if path == '/':
+            names.append(CONTROL[1:])
+        return names
+
+    def mkdir(self, path, mode):
+        self._link(path, Inode(True, stat.S_IFDIR | (mode & 0o7777)))
+
+    def rmdir(self, path):
+        node = self._lookup(path)
+        if node.entries:
+            raise FuseOSError(errno.ENOTEMPTY)
+        self.unlink(path)
+
+    def create(self, path, mode, fi=None):
+        node = Inode(False, stat.S_IFREG | (mode & 0o7777))
+        self._link(path, node)
+        return self._new_handle(node)
+
+    def _new_handle(self, node):
+        fh = self.next_fh
+        self.next_fh += 1
+        self.handles[fh] = node
+        return fh
+
+    def open(self, path, flags):
+        if path == CONTROL:
+            return 0
+        return self._new_handle(self._lookup(path))
+
+    def opendir(self, path):
+        self._lookup(path)
+        return 0
+
+    def release(self, path, fh):
+        self.handles.pop(fh, None)
+
+    def _node(self, path, fh):
+        return self.handles.get(fh) or self._lookup(path)
+
+    def read(self, path, size, offset, fh):
+        node = self._node(path, fh)
+        return bytes(node.data[offset:offset + size])
+
+    def write(self, path, data, offset, fh):
+        if path == CONTROL:
+            self._cut_power()
+            return len(data)
+        node = self._node(path, fh)
+        if offset > len(node.data):
+            node.data.extend(bytes(offset - len(node.data)))
+        node.data[offset:offset + len(data)] = data
+        node.mtime = time.time()
+        return len(data)
+
+    def truncate(self, path, length, fh=None):
+        if path == CONTROL:
+            return
+        node = self._node(path, fh)
+        if length < len(node.data):
+            del node.data[length:]
+        else:
+            node.data.extend(bytes(length - len(node.data)))
+
+    def unlink(self, path):
+        parent, name = self._parent(path)
+        if name not in parent.entries:
+            raise FuseOSError(errno.ENOENT)
+        del parent.entries[name]
+        self.journal.append(('unlink', parent, name))
+
+    def rename(self, old, new):
+        src, sname = self._parent(old)
+        dst, dname = self._parent(new)
+        if sname not in src.entries:
+            raise FuseOSError(errno.ENOENT)
+        dst.entries[dname] = src.entries.pop(sname)
+        self.journal.append(('rename', src, sname, dst, dname))
+
+    def fsync(self, path, datasync, fh):
+        node = self._node(path, fh)
+        node.synced = bytes(node.data)
+
+    def fsyncdir(self, path, datasync, fh):
+        self._commit()
+
+    def flush(self, path, fh):
+        return 0
+
+    def chmod(self, path, mode):
+        node = self._lookup(path)
+        node.mode = (node.mode & ~0o7777) | (mode & 0o7777)
+
+    def chown(self, path, uid, gid):
+        pass
+
+    def utimens(self, path, times=None):
+        pass
+
+    def access(self, path, amode):
+        return 0
+
+    def statfs(self, path):
+        return dict(f_bsize=4096, f_frsize=4096, f_blocks=1 << 20,
+                    f_bfree=1 << 19, f_bavail=1 << 19, f_files=1 << 16,
+                    f_ffree=1 << 15, f_namemax=255)
+
+
+def main():
+    mountpoint, seed = sys.argv[1], int(sys.argv[2])
+    FUSE(PowercutFS(seed), mountpoint, foreground=True, nothreads=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
