@@ -12,8 +12,10 @@
 #   fdatasync). Until then, of the bytes appended since the last sync, a
 #   power cut keeps only some first part, possibly followed by zeros (a
 #   file system can leave a file longer than the data that reached it):
-#   never a later byte without the earlier ones. A file that shrank or
-#   was rewritten since its sync comes back as it was synced.
+#   never a later byte without the earlier ones. Disks write whole
+#   sectors, so that part ends where the synced data did, at the end of a
+#   512-byte sector, or where the data ends. A file that shrank or was
+#   rewritten since its sync comes back as it was synced.
 # - Creating, renaming and removing names are kept in order in a
 #   journal, and a power cut keeps some first part of what happened
 #   since the last sync of a directory, which writes all of it.
@@ -35,6 +37,7 @@ import time
 from fusepy import FUSE, FuseOSError, Operations
 
 CONTROL = '/.powercut'
+SECTOR = 512
 
 
 class Inode:
@@ -129,11 +132,15 @@ class PowercutFS(Operations):
                 data = bytes(node.data)
                 kept = node.synced
                 if len(data) > len(kept) and data.startswith(kept):
-                    tail = data[len(kept):]
-                    n = self.rng.randint(0, len(tail))
-                    zeros = (self.rng.randint(0, len(tail) - n)
-                             if self.rng.random() < 0.3 else 0)
-                    kept = kept + tail[:n] + bytes(zeros)
+                    # where the disk's data may end: the synced end, a
+                    # sector's end past it, the end
+                    ends = [len(kept)] + list(range(
+                        (len(kept) // SECTOR + 1) * SECTOR, len(data), SECTOR)) + [len(data)]
+                    cut = self.rng.choice(ends)
+                    size = cut
+                    if self.rng.random() < 0.3:
+                        size = self.rng.choice([e for e in ends if e >= cut])
+                    kept = data[:cut] + bytes(size - cut)
                 node.data = bytearray(kept)
                 node.synced = kept
         self.disk_entries = entries

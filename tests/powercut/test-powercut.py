@@ -12,8 +12,11 @@
 # - replay every acknowledged op: under ALWAYS, an op whose dump
 #   returned; under PERIODIC and NONE, an op dumped before a flush that
 #   returned;
-# - replay, of each recording, a first part of what it dumped, in order
-#   (only an end can go), and nothing that was never dumped;
+# - replay what was there before the recording and a first part of what
+#   it dumped (only an end can go), and nothing that was never dumped;
+# - when the recording cleared the logger, replay either the state from
+#   before the clear (if the clear had not returned) or an empty one
+#   followed by a first part of what came after the clear, never a mix;
 # - record again.
 #
 # Small max-size values make compactions (snapshots written, renamed into
@@ -51,10 +54,12 @@ except (ImportError, ValueError) as e:
     skip('PyGObject or the Plog typelib is missing: %s' % e)
 
 
-def workload(directory, mode, max_size, first):
+def workload(directory, mode, max_size, first, clear_at):
     """The child: records puts of keys first, first + 1, …, until it is
     killed. It prints "d I" before it dumps op I, and "a I" once op I and
-    every one before it are acknowledged as durable."""
+    every one before it (since the clear, if any) are acknowledged as
+    durable; before op clear_at (when not negative), it prints "c ?",
+    clears the logger, and prints "c !"."""
     logger = Plog.Logger(directory)
     logger.props.sync_mode = mode
     logger.limit(max_size)
@@ -62,6 +67,10 @@ def workload(directory, mode, max_size, first):
     print('recording', flush=True)
     i = first
     while True:
+        if i == clear_at:
+            print('c ?', flush=True)
+            logger.clear()
+            print('c !', flush=True)
         print('d %d' % i, flush=True)
         logger.dump(Plog.Op.new_put(b'k%08d' % i, b'v%08d' % i, i))
         if mode == Plog.SyncMode.ALWAYS:
@@ -86,31 +95,42 @@ def replay(directory):
     return [(op.key, op.value, op.timestamp) for op in ops]
 
 
-def check(ops, history, acknowledged):
-    """@history: the recordings so far, each a range of the indices it
-    dumped; @acknowledged: the indices acknowledged as durable."""
+def is_first_part(kept, start, stop):
+    """Whether @kept is range(start, start + n) for some n, within stop."""
+    return kept == set(range(start, start + len(kept))) and \
+        start + len(kept) <= stop
+
+
+def check(ops, before, first, tried, acked, clear_at, cleared):
+    """@before: the indices replayed before the recording; it dumped
+    first to tried (at most); @acked: the indices it acknowledged as
+    durable; it cleared the logger before op clear_at (-1: never),
+    and the clear returned when @cleared."""
     seen = [op[2] for op in ops]
     for key, value, i in ops:
         assert key == b'k%08d' % i and value == b'v%08d' % i, (key, value, i)
-    # Each recording kept a first part of what it dumped. (Each op puts
-    # a key of its own; a snapshot holds them in no defined order.)
     assert len(set(seen)) == len(seen), 'an op replayed twice'
-    position = 0
-    for dumped in history:
-        kept = sorted(i for i in seen if i in dumped)
-        assert kept == list(dumped)[:len(kept)], \
-            'recording %s: replayed %s…' % (dumped, kept[:10])
-        position += len(kept)
-    assert position == len(seen), 'ops never dumped: %s' % (
-        set(seen) - set().union(*history))
-    missing = acknowledged - set(seen)
-    assert not missing, 'acknowledged ops lost: %s' % sorted(missing)[:10]
+    now = set(seen)
+    new = now - before
+    # The state from before the clear (or with no clear), and a first
+    # part of what the recording dumped before any clear.
+    stop = clear_at if clear_at >= 0 else tried + 1
+    if before <= now and is_first_part(new, first, stop) and acked <= now:
+        assert not cleared, 'a clear that returned came undone'
+        return
+    assert clear_at >= 0, 'replayed %s from %s (dumped %d to %d, acknowledged up to %s)' % (
+        sorted(new)[:10], sorted(before)[-3:], first, tried, max(acked, default=None))
+    # An empty state, and a first part of what came after the clear.
+    assert is_first_part(now, clear_at, tried + 1), \
+        'after a clear: replayed %s… of %d to %d, before the round %s…' % (
+            sorted(now)[:10], clear_at, tried, sorted(before)[:3])
+    assert acked & set(range(clear_at, tried + 1)) <= now, 'acknowledged ops lost'
 
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == '--workload':
         workload(sys.argv[2], Plog.SyncMode(int(sys.argv[3])),
-                 int(sys.argv[4]), int(sys.argv[5]))
+                 int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
         return 0
 
     try:
@@ -145,8 +165,7 @@ def main():
 def run_rounds(rng, mountpoint):
     directory = os.path.join(mountpoint, 'db')
     modes = [Plog.SyncMode.ALWAYS, Plog.SyncMode.PERIODIC, Plog.SyncMode.NONE]
-    history = []
-    acknowledged = set()
+    before = set()
     first = 0
     print('1..%d' % ROUNDS)
     for n in range(1, ROUNDS + 1):
@@ -155,47 +174,74 @@ def run_rounds(rng, mountpoint):
         # acknowledgements to wait for: one per op under ALWAYS, one per
         # flush (of 25 ops) otherwise
         target = rng.randint(1, 300 if mode == Plog.SyncMode.ALWAYS else 12)
+        clear_at = first + rng.randint(0, 100) if n % 4 == 0 else -1
         child = subprocess.Popen(
             [sys.executable, __file__, '--workload', directory,
-             str(int(mode)), str(max_size), str(first)],
+             str(int(mode)), str(max_size), str(first), str(clear_at)],
             stdout=subprocess.PIPE, text=True)
         assert child.stdout.readline().strip() == 'recording'
-        acked_upto = first - 1
+        acked = set()
+        since = first     # where the ops that an acknowledgement covers start
+        tried = first - 1
+        cleared = False
         acks = 0
-        for line in child.stdout:
-            what, i = line.split()
-            if what == 'a':
-                acked_upto = int(i)
+
+        def take(line):
+            nonlocal since, tried, cleared, acks
+            what, arg = line.split()
+            if what == 'c':
+                since = clear_at
+                cleared = arg == '!'
+            elif what == 'd':
+                tried = int(arg)
+            else:
+                acked.update(range(since, int(arg) + 1))
                 acks += 1
-                if acks >= target:
-                    break
-        # A little more, unacknowledged, before the power goes.
-        time.sleep(rng.random() * 0.05)
+
+        # In one clearing round of two, the power goes during the clear
+        # (or just before or after it).
+        during_clear = clear_at >= 0 and rng.random() < 0.5
+        for line in child.stdout:
+            take(line)
+            if line == 'c ?\n' and during_clear:
+                time.sleep(rng.random() * 0.01)
+                break
+            if acks >= target:
+                # A little more, unacknowledged, before the power goes.
+                time.sleep(rng.random() * 0.05)
+                break
         child.send_signal(signal.SIGKILL)
         child.wait()
-        tried = acked_upto
         for line in child.stdout:
-            # A line cut short by the kill is of an op not yet dumped.
+            # A line cut short by the kill is of a step not yet taken.
             if not line.endswith('\n'):
                 break
-            tried = max(tried, int(line.split()[1]))
+            take(line)
         child.stdout.close()
         with open(os.path.join(mountpoint, '.powercut'), 'w') as f:
             f.write('now')
 
         ops = replay(directory)
-        dumped = range(first, tried + 1)
-        acknowledged.update(range(first, acked_upto + 1))
-        check(ops, history + [dumped], acknowledged)
+        if since != clear_at:
+            clear_at = -1    # the child did not get there
+        try:
+            check(ops, before, first, tried, acked, clear_at, cleared)
+        except AssertionError:
+            print('# round %d: %s, max-size %d, clear at %d (returned: %s), '
+                  '%d ops before' % (n, mode.value_nick, max_size, clear_at,
+                                     cleared, len(before)))
+            raise
         # What is left is on disk now: the next round starts from it.
-        kept = [op[2] for op in ops if op[2] >= first]
-        history.append(range(first, first + len(kept)))
-        acknowledged = set(op[2] for op in ops)
-        print('ok %d - %s, max-size %d: of %d ops dumped, %d acknowledged '
+        now = set(op[2] for op in ops)
+        print('ok %d - %s, max-size %d%s: of %d ops dumped, %d acknowledged '
               'and %d kept; %d replayed in all'
-              % (n, mode.value_nick, max_size, len(dumped),
-                 acked_upto - first + 1, len(kept), len(ops)), flush=True)
-        first = dumped.stop
+              % (n, mode.value_nick, max_size,
+                 ', cleared' if cleared else (', clearing' if clear_at >= 0 else ''),
+                 tried - first + 1, len([i for i in acked if i >= since]),
+                 len(now - before), len(ops)),
+              flush=True)
+        before = now
+        first = tried + 1
 
 
 if __name__ == '__main__':
