@@ -20,10 +20,17 @@
 #   journal, and a power cut keeps some first part of what happened
 #   since the last sync of a directory, which writes all of it.
 #
-# Writing anything to the file "/.powercut" cuts the power: every file
-# and directory becomes what the disk holds, chosen at random (from
-# SEED) within those rules, and is then durable. Only processes that
-# hold no file open should see that: the test kills them first.
+# Writing "now" to the file "/.powercut" cuts the power: every file and
+# directory becomes what the disk holds, chosen at random (from SEED)
+# within those rules, and is then durable. Only processes that hold no
+# file open should see that: the test kills them first.
+#
+# Writing "OPERATION N" (OPERATION: fsync, fsyncdir, rename, unlink or
+# create) makes the power go at the Nth such call from now, before it
+# takes effect: the calling process is killed (SIGKILL) and the power
+# cut, which puts a crash exactly where a program relies on an order.
+# Until the next "now", every change fails, so that no thread of the
+# dying process writes after the power went.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -34,7 +41,9 @@ import stat
 import sys
 import time
 
-from fusepy import FUSE, FuseOSError, Operations
+import signal
+
+from fusepy import FUSE, FuseOSError, Operations, fuse_get_context
 
 CONTROL = '/.powercut'
 SECTOR = 512
@@ -62,7 +71,8 @@ class PowercutFS(Operations):
         self.journal = []
         self.handles = {}
         self.next_fh = 1
-        self.cuts = 0
+        self.armed = None      # (operation, calls left) or None
+        self.frozen = False    # the power went at a crash point
 
     # -- names ------------------------------------------------------
 
@@ -113,8 +123,32 @@ class PowercutFS(Operations):
             if node is not None:
                 entries.setdefault(dst, {})[dname] = node
 
+    def _crash_point(self, operation):
+        """Cuts the power instead of @operation if it is the armed call."""
+        if self.frozen:
+            raise FuseOSError(errno.EIO)
+        if self.armed is None or self.armed[0] != operation:
+            return
+        # Only a call of the program under test counts: not one the
+        # kernel makes on nobody's behalf (pid 0), nor the test's own.
+        pid = fuse_get_context()[2]
+        if pid <= 1 or pid in (os.getpid(), os.getppid()):
+            return
+        left = self.armed[1] - 1
+        if left > 0:
+            self.armed = (operation, left)
+            return
+        self.armed = None
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._cut_power()
+        self.frozen = True
+        raise FuseOSError(errno.EIO)
+
     def _cut_power(self):
-        self.cuts += 1
+        self.armed = None
         # The names: what the last commit left, and a first part of what
         # came after.
         entries = {d: dict(e) for d, e in self.disk_entries.items()}
@@ -168,6 +202,7 @@ class PowercutFS(Operations):
         return names
 
     def mkdir(self, path, mode):
+        self._crash_point('mkdir')
         self._link(path, Inode(True, stat.S_IFDIR | (mode & 0o7777)))
 
     def rmdir(self, path):
@@ -177,6 +212,7 @@ class PowercutFS(Operations):
         self.unlink(path)
 
     def create(self, path, mode, fi=None):
+        self._crash_point('create')
         node = Inode(False, stat.S_IFREG | (mode & 0o7777))
         self._link(path, node)
         return self._new_handle(node)
@@ -208,8 +244,17 @@ class PowercutFS(Operations):
 
     def write(self, path, data, offset, fh):
         if path == CONTROL:
-            self._cut_power()
+            words = data.decode().split()
+            if words == ['now']:
+                self._cut_power()
+                self.frozen = False
+            elif len(words) == 2 and words[0] in ('fsync', 'fsyncdir', 'rename',
+                                                  'unlink', 'create'):
+                self.armed = (words[0], int(words[1]))
+            else:
+                raise FuseOSError(errno.EINVAL)
             return len(data)
+        self._crash_point('write')
         node = self._node(path, fh)
         if offset > len(node.data):
             node.data.extend(bytes(offset - len(node.data)))
@@ -220,6 +265,7 @@ class PowercutFS(Operations):
     def truncate(self, path, length, fh=None):
         if path == CONTROL:
             return
+        self._crash_point('truncate')
         node = self._node(path, fh)
         if length < len(node.data):
             del node.data[length:]
@@ -227,6 +273,7 @@ class PowercutFS(Operations):
             node.data.extend(bytes(length - len(node.data)))
 
     def unlink(self, path):
+        self._crash_point('unlink')
         parent, name = self._parent(path)
         if name not in parent.entries:
             raise FuseOSError(errno.ENOENT)
@@ -234,6 +281,7 @@ class PowercutFS(Operations):
         self.journal.append(('unlink', parent, name))
 
     def rename(self, old, new):
+        self._crash_point('rename')
         src, sname = self._parent(old)
         dst, dname = self._parent(new)
         if sname not in src.entries:
@@ -242,10 +290,12 @@ class PowercutFS(Operations):
         self.journal.append(('rename', src, sname, dst, dname))
 
     def fsync(self, path, datasync, fh):
+        self._crash_point('fsync')
         node = self._node(path, fh)
         node.synced = bytes(node.data)
 
     def fsyncdir(self, path, datasync, fh):
+        self._crash_point('fsyncdir')
         self._commit()
 
     def flush(self, path, fh):
@@ -272,7 +322,10 @@ class PowercutFS(Operations):
 
 def main():
     mountpoint, seed = sys.argv[1], int(sys.argv[2])
-    FUSE(PowercutFS(seed), mountpoint, foreground=True, nothreads=True)
+    # No caching of names or sizes in the kernel: a power cut changes
+    # them behind its back. (File data is read anew at each open.)
+    FUSE(PowercutFS(seed), mountpoint, foreground=True, nothreads=True,
+         entry_timeout=0, attr_timeout=0, negative_timeout=0)
     return 0
 
 

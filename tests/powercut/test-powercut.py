@@ -6,7 +6,9 @@
 # system in memory that keeps only what the sync rules put on disk
 # (powercut-fs.py): a child process records ops, printing each one the
 # library has acknowledged as durable; it is killed at a random moment,
-# the power is cut, and a logger opened on what is left must
+# the power is cut (in one round of two, exactly at the Nth call of some
+# kind to the file system, a sync or a change of names), and a logger
+# opened on what is left must
 #
 # - open and replay without an error (a torn tail is no error);
 # - replay every acknowledged op: under ALWAYS, an op whose dump
@@ -154,7 +156,8 @@ def main():
                 time.sleep(0.05)
             run_rounds(rng, mountpoint)
         finally:
-            subprocess.call(['umount', mountpoint])
+            if subprocess.call(['umount', mountpoint]) != 0:
+                subprocess.call(['umount', '-l', mountpoint])
             try:
                 fs.wait(10)
             except subprocess.TimeoutExpired:
@@ -164,6 +167,7 @@ def main():
 
 def run_rounds(rng, mountpoint):
     directory = os.path.join(mountpoint, 'db')
+    control = os.path.join(mountpoint, '.powercut')
     modes = [Plog.SyncMode.ALWAYS, Plog.SyncMode.PERIODIC, Plog.SyncMode.NONE]
     before = set()
     first = 0
@@ -175,11 +179,22 @@ def run_rounds(rng, mountpoint):
         # flush (of 25 ops) otherwise
         target = rng.randint(1, 300 if mode == Plog.SyncMode.ALWAYS else 12)
         clear_at = first + rng.randint(0, 100) if n % 4 == 0 else -1
+        # In one round of two, the power goes exactly at a call of the
+        # child's to the file system (if it gets that far).
+        crash_point = ''
+        if n % 2 == 1:
+            crash_point = '%s %d' % (
+                rng.choice(['fsync', 'fsyncdir', 'fsyncdir', 'rename',
+                            'unlink', 'create']),
+                rng.randint(1, 12))
+            with open(control, 'w') as f:
+                f.write(crash_point)
         child = subprocess.Popen(
             [sys.executable, __file__, '--workload', directory,
              str(int(mode)), str(max_size), str(first), str(clear_at)],
             stdout=subprocess.PIPE, text=True)
-        assert child.stdout.readline().strip() == 'recording'
+        line = child.stdout.readline()
+        assert line in ('recording\n', ''), line   # '': killed before
         acked = set()
         since = first     # where the ops that an acknowledgement covers start
         tried = first - 1
@@ -201,15 +216,19 @@ def run_rounds(rng, mountpoint):
         # In one clearing round of two, the power goes during the clear
         # (or just before or after it).
         during_clear = clear_at >= 0 and rng.random() < 0.5
+        hit = True     # whether the child died at the crash point
         for line in child.stdout:
             take(line)
             if line == 'c ?\n' and during_clear:
                 time.sleep(rng.random() * 0.01)
+                hit = False
                 break
             if acks >= target:
                 # A little more, unacknowledged, before the power goes.
                 time.sleep(rng.random() * 0.05)
+                hit = False
                 break
+        hit = hit and crash_point != ''
         child.send_signal(signal.SIGKILL)
         child.wait()
         for line in child.stdout:
@@ -218,7 +237,7 @@ def run_rounds(rng, mountpoint):
                 break
             take(line)
         child.stdout.close()
-        with open(os.path.join(mountpoint, '.powercut'), 'w') as f:
+        with open(control, 'w') as f:
             f.write('now')
 
         ops = replay(directory)
@@ -233,10 +252,11 @@ def run_rounds(rng, mountpoint):
             raise
         # What is left is on disk now: the next round starts from it.
         now = set(op[2] for op in ops)
-        print('ok %d - %s, max-size %d%s: of %d ops dumped, %d acknowledged '
+        print('ok %d - %s, max-size %d%s%s: of %d ops dumped, %d acknowledged '
               'and %d kept; %d replayed in all'
               % (n, mode.value_nick, max_size,
                  ', cleared' if cleared else (', clearing' if clear_at >= 0 else ''),
+                 ', power cut at %s' % crash_point if crash_point else '',
                  tried - first + 1, len([i for i in acked if i >= since]),
                  len(now - before), len(ops)),
               flush=True)
