@@ -17,8 +17,9 @@
 #   512-byte sector, or where the data ends. A file that shrank or was
 #   rewritten since its sync comes back as it was synced.
 # - Creating, renaming and removing names are kept in order in a
-#   journal, and a power cut keeps some first part of what happened
-#   since the last sync of a directory, which writes all of it.
+#   journal. A sync of a directory writes the changes of its own names
+#   (as POSIX asks; ext4 would write every directory's), and a power cut
+#   keeps some first part of the others, in order.
 #
 # Writing "now" to the file "/.powercut" cuts the power: every file and
 # directory becomes what the disk holds, chosen at random (from SEED)
@@ -101,11 +102,15 @@ class PowercutFS(Operations):
         if node.is_dir:
             self.disk_entries.setdefault(node, {})
 
-    def _commit(self):
-        """A directory sync: every change of names so far is on disk."""
+    def _commit(self, directory):
+        """A sync of @directory: the changes of its names are on disk."""
+        rest = []
         for change in self.journal:
-            self._apply(self.disk_entries, change)
-        self.journal = []
+            if directory in (change[1], change[-2] if change[0] == 'rename' else None):
+                self._apply(self.disk_entries, change)
+            else:
+                rest.append(change)
+        self.journal = rest
 
     @staticmethod
     def _apply(entries, change):
@@ -296,7 +301,7 @@ class PowercutFS(Operations):
 
     def fsyncdir(self, path, datasync, fh):
         self._crash_point('fsyncdir')
-        self._commit()
+        self._commit(self._lookup(path))
 
     def flush(self, path, fh):
         return 0
@@ -324,8 +329,12 @@ def main():
     mountpoint, seed = sys.argv[1], int(sys.argv[2])
     # No caching of names or sizes in the kernel: a power cut changes
     # them behind its back. (File data is read anew at each open.)
+    # A removed file that is still open is removed at once, not renamed
+    # to a hidden name until it is closed (libfuse's default), which
+    # would make a rename of every removal.
     FUSE(PowercutFS(seed), mountpoint, foreground=True, nothreads=True,
-         entry_timeout=0, attr_timeout=0, negative_timeout=0)
+         entry_timeout=0, attr_timeout=0, negative_timeout=0,
+         hard_remove=True)
     return 0
 
 

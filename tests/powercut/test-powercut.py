@@ -32,6 +32,7 @@
 
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -41,6 +42,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROUNDS = int(os.environ.get('PLOG_POWERCUT_ROUNDS', '60'))
 SEED = int(os.environ.get('PLOG_POWERCUT_SEED', '1'))
+CHILDREN = []   # killed on the way out, so that the mount is not busy
 
 
 def skip(why):
@@ -83,9 +85,17 @@ def workload(directory, mode, max_size, first, clear_at):
         i += 1
 
 
+def read_line(child, timeout=60):
+    """The child's next line ('' at its end); fails rather than wait for
+    a child that hangs."""
+    if not select.select([child.stdout], [], [], timeout)[0]:
+        child.kill()
+        raise AssertionError('the child printed nothing for %d s' % timeout)
+    return child.stdout.readline()
+
+
 def mounted(mountpoint):
-    with open('/proc/self/mounts') as f:
-        return any(line.split()[1] == mountpoint for line in f)
+    return os.path.ismount(mountpoint)
 
 
 def replay(directory):
@@ -142,6 +152,8 @@ def main():
     if not os.path.exists('/dev/fuse'):
         skip('no /dev/fuse')
 
+    # meson's timeout sends SIGTERM: unmount on the way out all the same.
+    signal.signal(signal.SIGTERM, lambda *args: sys.exit('terminated'))
     rng = random.Random(SEED)
     with tempfile.TemporaryDirectory(prefix='plog-powercut-') as tmp:
         mountpoint = os.path.join(tmp, 'mnt')
@@ -156,8 +168,17 @@ def main():
                 time.sleep(0.05)
             run_rounds(rng, mountpoint)
         finally:
-            if subprocess.call(['umount', mountpoint]) != 0:
-                subprocess.call(['umount', '-l', mountpoint])
+            for child in CHILDREN:
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
+            for command in (['umount', mountpoint], ['fusermount', '-u', mountpoint],
+                            ['umount', '-l', mountpoint]):
+                try:
+                    if subprocess.call(command, stderr=subprocess.DEVNULL) == 0:
+                        break
+                except FileNotFoundError:
+                    pass
             try:
                 fs.wait(10)
             except subprocess.TimeoutExpired:
@@ -193,19 +214,22 @@ def run_rounds(rng, mountpoint):
             [sys.executable, __file__, '--workload', directory,
              str(int(mode)), str(max_size), str(first), str(clear_at)],
             stdout=subprocess.PIPE, text=True)
-        line = child.stdout.readline()
+        CHILDREN.append(child)
+        line = read_line(child)
         assert line in ('recording\n', ''), line   # '': killed before
         acked = set()
         since = first     # where the ops that an acknowledgement covers start
         tried = first - 1
+        reached_clear = False
         cleared = False
         acks = 0
 
         def take(line):
-            nonlocal since, tried, cleared, acks
+            nonlocal since, tried, reached_clear, cleared, acks
             what, arg = line.split()
             if what == 'c':
                 since = clear_at
+                reached_clear = True
                 cleared = arg == '!'
             elif what == 'd':
                 tried = int(arg)
@@ -217,7 +241,7 @@ def run_rounds(rng, mountpoint):
         # (or just before or after it).
         during_clear = clear_at >= 0 and rng.random() < 0.5
         hit = True     # whether the child died at the crash point
-        for line in child.stdout:
+        for line in iter(lambda: read_line(child), ''):
             take(line)
             if line == 'c ?\n' and during_clear:
                 time.sleep(rng.random() * 0.01)
@@ -241,7 +265,7 @@ def run_rounds(rng, mountpoint):
             f.write('now')
 
         ops = replay(directory)
-        if since != clear_at:
+        if not reached_clear:
             clear_at = -1    # the child did not get there
         try:
             check(ops, before, first, tried, acked, clear_at, cleared)
@@ -256,7 +280,7 @@ def run_rounds(rng, mountpoint):
               'and %d kept; %d replayed in all'
               % (n, mode.value_nick, max_size,
                  ', cleared' if cleared else (', clearing' if clear_at >= 0 else ''),
-                 ', power cut at %s' % crash_point if crash_point else '',
+                 ', power cut at %s' % crash_point if hit else '',
                  tried - first + 1, len([i for i in acked if i >= since]),
                  len(now - before), len(ops)),
               flush=True)
