@@ -111,13 +111,45 @@ list_files (PlogDirectory  *dir,
   return g_steal_pointer (&entries);
 }
 
+/* Creates the directory @path (0700), and first any missing parent; each
+ * new name is durable only once the directory holding it is synced, so
+ * that is synced too (best effort: the files made in @path are synced
+ * themselves, with @path). Returns 0, or the errno of the failure. */
+static int
+create_directory (const char *path)
+{
+  g_autofree char *parent = g_path_get_dirname (path);
+  int fd;
+
+  if (g_mkdir (path, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == EEXIST)
+        return 0;   /* made meanwhile, by someone else */
+      if (saved_errno != ENOENT || g_str_equal (parent, path))
+        return saved_errno;
+      saved_errno = create_directory (parent);
+      if (saved_errno != 0)
+        return saved_errno;
+      if (g_mkdir (path, 0700) != 0 && errno != EEXIST)
+        return errno;
+    }
+  fd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      fsync (fd);
+      close (fd);
+    }
+  return 0;
+}
+
 static gboolean
 make_directory (const char  *path,
                 GError     **error)
 {
   struct stat st;
-  g_autofree char *existing = NULL;
-  g_autofree char *parent = NULL;
+  int saved_errno;
 
   if (g_stat (path, &st) == 0)
     {
@@ -131,51 +163,9 @@ make_directory (const char  *path,
         }
       return TRUE;
     }
-
-  /* The nearest ancestor that exists: every directory below it is new. */
-  existing = g_path_get_dirname (path);
-  while (g_stat (existing, &st) != 0 && errno == ENOENT)
-    {
-      char *up = g_path_get_dirname (existing);
-
-      if (g_str_equal (up, existing))
-        {
-          g_free (up);
-          break;
-        }
-      g_free (existing);
-      existing = up;
-    }
-
-  if (g_mkdir_with_parents (path, 0700) != 0)
-    return plog_set_io_error (error, errno, "create directory", path);
-
-  /* A new name is durable only once the directory holding it is synced:
-   * the parent of @path, and each new directory's parent up to the
-   * ancestor that existed. Best effort: the files made in @path are
-   * synced themselves, with @path. */
-  parent = g_path_get_dirname (path);
-  for (;;)
-    {
-      char *up;
-      int fd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-      if (fd >= 0)
-        {
-          fsync (fd);
-          close (fd);
-        }
-      if (g_str_equal (parent, existing))
-        break;
-      up = g_path_get_dirname (parent);
-      if (g_str_equal (up, parent))
-        {
-          g_free (up);
-          break;
-        }
-      g_free (parent);
-      parent = up;
-    }
+  saved_errno = create_directory (path);
+  if (saved_errno != 0)
+    return plog_set_io_error (error, saved_errno, "create directory", path);
   return TRUE;
 }
 
