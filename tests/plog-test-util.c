@@ -109,6 +109,21 @@ plog_test_list_files (const char *path,
   return g_steal_pointer (&names);
 }
 
+guint
+plog_test_count_files (const char *dir,
+                       const char *suffix)
+{
+  g_autoptr(GPtrArray) files = plog_test_list_files (dir, suffix);
+
+  return files->len;
+}
+
+guint
+plog_test_count_data_files (const char *dir)
+{
+  return plog_test_count_files (dir, ".log") + plog_test_count_files (dir, ".snap");
+}
+
 void
 plog_test_drain_main_context (void)
 {

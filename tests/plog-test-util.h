@@ -27,6 +27,11 @@ GPtrArray *plog_test_replay        (PlogLogger *logger);
 /* The data files (*.log, *.snap) of @dir, sorted by name. */
 GPtrArray *plog_test_list_files    (const char *dir,
                                     const char *suffix);
+/* How many files of @dir end in @suffix. */
+guint      plog_test_count_files   (const char *dir,
+                                    const char *suffix);
+/* How many logs and snapshots @dir holds. */
+guint      plog_test_count_data_files (const char *dir);
 /* For g_ptr_array_sort() of strings. */
 int        plog_test_compare_strings (gconstpointer a,
                                       gconstpointer b);

@@ -209,21 +209,6 @@ assert_replays_to (PlogLogger    *logger,
 /* ------------------------------------------------------------------ */
 /* Files                                                               */
 
-static guint
-count_files (const char *dir,
-             const char *suffix)
-{
-  g_autoptr(GPtrArray) files = plog_test_list_files (dir, suffix);
-
-  return files->len;
-}
-
-static guint
-count_data_files (const char *dir)
-{
-  return count_files (dir, ".log") + count_files (dir, ".snap");
-}
-
 static void
 assert_private (const char *dir)
 {
@@ -459,7 +444,7 @@ test_new_creates_directory (Fixture       *f,
   g_assert_true (plog_logger_flush (f->logger, &error));
   g_assert_no_error (error);
   assert_private (f->path);
-  g_assert_cmpuint (count_files (f->path, ".log"), >=, 1);
+  g_assert_cmpuint (plog_test_count_files (f->path, ".log"), >=, 1);
   stop (f->logger);
   assert_private (f->path);
 }
@@ -843,12 +828,12 @@ test_record_twice (Fixture       *f,
 
   record (f->logger);
   dump_take (f->logger, ops, op_put ("a", "1", 1));
-  n_logs = count_files (f->path, ".log");
+  n_logs = plog_test_count_files (f->path, ".log");
   g_assert_cmpuint (n_logs, >=, 1);
 
   /* already recording: a no-op, same log */
   record (f->logger);
-  g_assert_cmpuint (count_files (f->path, ".log"), ==, n_logs);
+  g_assert_cmpuint (plog_test_count_files (f->path, ".log"), ==, n_logs);
   dump_take (f->logger, ops, op_put ("b", "2", 2));
   stop (f->logger);
 
@@ -867,11 +852,11 @@ test_record_after_stop (Fixture       *f,
   dump_take (f->logger, ops, op_put ("a", "1", 1));
   dump_take (f->logger, ops, op_sub_put ("a", "s", "x", 2));
   stop (f->logger);
-  n_logs = count_files (f->path, ".log");
+  n_logs = plog_test_count_files (f->path, ".log");
 
   /* record always starts a fresh log */
   record (f->logger);
-  g_assert_cmpuint (count_files (f->path, ".log"), ==, n_logs + 1);
+  g_assert_cmpuint (plog_test_count_files (f->path, ".log"), ==, n_logs + 1);
   dump_take (f->logger, ops, op_delete ("a"));
   dump_take (f->logger, ops, op_put ("b", "2", 3));
   stop (f->logger);
@@ -2105,7 +2090,7 @@ test_compact_explicit (Fixture       *f,
   dump_take (f->logger, ops, op_configure (NULL, ++timestamp, "global", "kept", NULL));
   dump_take (f->logger, ops, op_put ("after-config", "v", ++timestamp));
   compact (f);
-  g_assert_cmpuint (count_files (f->path, ".snap"), ==, 1);
+  g_assert_cmpuint (plog_test_count_files (f->path, ".snap"), ==, 1);
   assert_private (f->path);
 
   expected = plog_test_model_new_from_ops (ops);
@@ -2131,7 +2116,7 @@ test_compact_explicit (Fixture       *f,
   compact (f);
   assert_snapshot_order (f->logger, plog_test_model_n_live (expected));
   assert_replays_to (f->logger, expected);
-  g_assert_cmpuint (count_files (f->path, ".snap"), ==, 1);
+  g_assert_cmpuint (plog_test_count_files (f->path, ".snap"), ==, 1);
 
   dump_mix (f->logger, ops, rand, 300, 30, &timestamp);
   stop (f->logger);
@@ -2303,7 +2288,7 @@ test_compact_automatic (Fixture       *f,
 
       dump_mix (f->logger, ops, rand, 150, 20, &timestamp);
       ITERATE_UNTIL (f->compacted >= target, TIMEOUT_MS);
-      files = count_data_files (f->path);
+      files = plog_test_count_data_files (f->path);
       g_test_message ("round %u: %u compactions, %u files", round, f->compacted, files);
       g_assert_cmpuint (files, <=, 6);
     }
@@ -2317,7 +2302,7 @@ test_compact_automatic (Fixture       *f,
     }
   stop (f->logger);
   drain_main_context ();
-  g_test_message ("%u compactions, %u files at the end", f->compacted, count_data_files (f->path));
+  g_test_message ("%u compactions, %u files at the end", f->compacted, plog_test_count_data_files (f->path));
   /* The stream passed max-size, so an automatic compaction ran, and stop
    * returns only once it has finished: it must have landed. */
   g_assert_cmpuint (f->compacted, >=, 9);
@@ -2645,7 +2630,7 @@ test_clear_recording (Fixture       *f,
   g_assert_no_error (error);
   g_assert_true (plog_logger_get_recording (f->logger));
   g_assert_cmpuint (notified, ==, 0);
-  g_assert_cmpuint (count_files (f->path, ".snap") + count_files (f->path, ".log"), <=, 2);
+  g_assert_cmpuint (plog_test_count_data_files (f->path), <=, 2);
 
   {
     g_autoptr(GPtrArray) got = plog_test_replay (f->logger);

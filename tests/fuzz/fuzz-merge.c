@@ -162,22 +162,13 @@ close_logger (Program *p)
   g_clear_object (&p->logger);
 }
 
-static guint
-count_files (const char *dir,
-             const char *suffix)
-{
-  g_autoptr(GPtrArray) files = plog_test_list_files (dir, suffix);
-
-  return files->len;
-}
-
 static void
 record (Program *p)
 {
   g_autoptr(GError) error = NULL;
 
   /* A record that finds many files asks for a compaction. */
-  if (count_files (p->dir, ".log") + count_files (p->dir, ".snap") > 16)
+  if (plog_test_count_data_files (p->dir) > 16)
     p->may_compact = TRUE;
   g_assert_true (plog_logger_record (p->logger, &error));
   g_assert_no_error (error);
@@ -217,8 +208,8 @@ assert_one_snapshot (Program *p)
   gboolean past_configurations = FALSE;
 
   g_assert_no_error (error);
-  g_assert_cmpuint (count_files (p->dir, ".log"), ==, 0);
-  g_assert_cmpuint (count_files (p->dir, ".snap"), <=, 1);
+  g_assert_cmpuint (plog_test_count_files (p->dir, ".log"), ==, 0);
+  g_assert_cmpuint (plog_test_count_files (p->dir, ".snap"), <=, 1);
   for (guint i = 0; i < ops->len; i++)
     {
       PlogOp *op = ops->pdata[i];
