@@ -57,9 +57,17 @@ plog_test_filled_bytes (gsize n,
   return g_bytes_new_take (memset (g_malloc (n), c, n), n);
 }
 
-static void
-collect_cb (PlogOp   *op,
-            gpointer  user_data)
+void
+plog_test_collect_op (PlogOp   *op,
+                      gpointer  user_data)
+{
+  g_ptr_array_add (user_data, plog_op_ref (op));
+}
+
+void
+plog_test_collect_replayed (PlogLogger *logger,
+                            PlogOp     *op,
+                            gpointer    user_data)
 {
   g_ptr_array_add (user_data, plog_op_ref (op));
 }
@@ -70,7 +78,7 @@ plog_test_replay_all (PlogLogger *logger,
 {
   g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
 
-  if (!plog_logger_play (logger, collect_cb, ops, NULL, error))
+  if (!plog_logger_play (logger, plog_test_collect_op, ops, NULL, error))
     return NULL;
   return g_steal_pointer (&ops);
 }

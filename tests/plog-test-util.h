@@ -19,6 +19,13 @@ GBytes    *plog_test_bytes         (const char *str);
 /* @n bytes, each @c. */
 GBytes    *plog_test_filled_bytes  (gsize       n,
                                     char        c);
+/* A PlogOperateFunc, and a `replayed` handler, that add a reference to
+ * each op to @user_data, a GPtrArray of PlogOp. */
+void       plog_test_collect_op       (PlogOp     *op,
+                                       gpointer    user_data);
+void       plog_test_collect_replayed (PlogLogger *logger,
+                                       PlogOp     *op,
+                                       gpointer    user_data);
 /* Every op the logger replays, in order, in a new array of PlogOp. */
 GPtrArray *plog_test_replay_all    (PlogLogger *logger,
                                     GError    **error);

@@ -396,32 +396,17 @@ assert_corrupt (const GError *error,
   g_assert_true (offset < 0 || message_has_number (error->message, offset));
 }
 
-static void
-collect_cb (PlogOp   *op,
-            gpointer  user_data)
-{
-  g_ptr_array_add (user_data, plog_op_ref (op));
-}
-
 /* A replay that must fail; returns the ops delivered before the error. */
 static GPtrArray *
 replay_fails (PlogLogger  *logger,
               GError     **error)
 {
   GPtrArray *ops = g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
-  gboolean ok = plog_logger_play (logger, collect_cb, ops, NULL, error);
+  gboolean ok = plog_logger_play (logger, plog_test_collect_op, ops, NULL, error);
 
   g_assert_false (ok);
   g_assert_nonnull (*error);
   return ops;
-}
-
-static void
-collect_replayed_cb (PlogLogger *logger,
-                     PlogOp     *op,
-                     gpointer    user_data)
-{
-  g_ptr_array_add (user_data, plog_op_ref (op));
 }
 
 static void
@@ -441,7 +426,7 @@ replay_async_fails (PlogLogger  *logger,
 {
   GPtrArray *ops = g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
   g_autoptr(GAsyncResult) result = NULL;
-  gulong handler = g_signal_connect (logger, "replayed", G_CALLBACK (collect_replayed_cb), ops);
+  gulong handler = g_signal_connect (logger, "replayed", G_CALLBACK (plog_test_collect_replayed), ops);
 
   plog_logger_play_async (logger, NULL, play_async_cb, &result);
   while (result == NULL)
@@ -1184,7 +1169,7 @@ test_snapshot_every_cut (void)
     g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
     g_autoptr(GError) error = NULL;
 
-    g_assert_true (plog_logger_play (logger, collect_cb, got, NULL, &error));
+    g_assert_true (plog_logger_play (logger, plog_test_collect_op, got, NULL, &error));
     g_assert_no_error (error);
     g_assert_cmpuint (got->len, ==, starts->len);
     free_logger (logger);
@@ -1338,7 +1323,7 @@ test_format_versions (void)
     g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) plog_op_unref);
     g_autoptr(GError) error = NULL;
 
-    g_assert_true (plog_logger_play (logger, collect_cb, got, NULL, &error));
+    g_assert_true (plog_logger_play (logger, plog_test_collect_op, got, NULL, &error));
     g_assert_no_error (error);
     g_assert_cmpuint (got->len, ==, 10);
     for (guint i = 0; i < got->len; i++)

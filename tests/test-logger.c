@@ -1266,13 +1266,6 @@ test_stop_failed_then_unref (gconstpointer data)
 /* play                                                                */
 
 static void
-collect_op (PlogOp   *op,
-            gpointer  user_data)
-{
-  g_ptr_array_add (user_data, plog_op_ref (op));
-}
-
-static void
 test_play_empty (Fixture       *f,
                  gconstpointer  data)
 {
@@ -1340,15 +1333,6 @@ on_replayed_after (PlogLogger *logger,
   g_assert_true (g_ptr_array_index (f->replayed, f->replayed->len - 1) == op);
 }
 
-/* A lone handler, connected after the class handler. */
-static void
-on_replayed_collect (PlogLogger *logger,
-                     PlogOp     *op,
-                     GPtrArray  *ops)
-{
-  g_ptr_array_add (ops, plog_op_ref (op));
-}
-
 static void
 test_play_signal (Fixture       *f,
                   gconstpointer  data)
@@ -1366,7 +1350,7 @@ test_play_signal (Fixture       *f,
   stop (f->logger);
 
   /* with an operate func: both it and the signal see every op, in order */
-  g_assert_true (plog_logger_play (f->logger, collect_op, via_callback, NULL, &error));
+  g_assert_true (plog_logger_play (f->logger, plog_test_collect_op, via_callback, NULL, &error));
   g_assert_no_error (error);
   assert_ops_equal (via_callback, ops);
   assert_ops_equal (f->replayed, ops);
@@ -1402,7 +1386,7 @@ test_play_signal (Fixture       *f,
   assert_ops_equal (via_swapped, ops);
 
   after_id = g_signal_connect_after (f->logger, "replayed",
-                                     G_CALLBACK (on_replayed_collect), via_after);
+                                     G_CALLBACK (plog_test_collect_replayed), via_after);
   g_assert_true (plog_logger_play (f->logger, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   g_signal_handler_disconnect (f->logger, after_id);

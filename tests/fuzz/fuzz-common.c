@@ -5,6 +5,7 @@
 
 #include "fuzz-common.h"
 #include "plog-test-model.h"
+#include "plog-test-util.h"
 
 #include <errno.h>
 
@@ -65,21 +66,6 @@ fuzz_remove_dir (const char *dir)
       g_assert_cmpint (g_unlink (path), ==, 0);
     }
   g_assert_cmpint (g_rmdir (dir), ==, 0);
-}
-
-static void
-collect_cb (PlogOp   *op,
-            gpointer  user_data)
-{
-  g_ptr_array_add (user_data, plog_op_ref (op));
-}
-
-static void
-replayed_cb (PlogLogger *logger,
-             PlogOp     *op,
-             gpointer    user_data)
-{
-  g_ptr_array_add (user_data, plog_op_ref (op));
 }
 
 static void
@@ -198,19 +184,19 @@ fuzz_replay_every_way (PlogLogger  *logger,
                                 plog_logger_get_directory (logger)));
     }
 
-  ok = plog_logger_play (logger, collect_cb, by_callback, NULL, &callback_error);
+  ok = plog_logger_play (logger, plog_test_collect_op, by_callback, NULL, &callback_error);
   g_assert_cmpint (ok, ==, callback_error == NULL);
   assert_same (by_cursor, cursor_error, by_callback, callback_error,
                same_ops, "play (callback)");
 
-  handler = g_signal_connect (logger, "replayed", G_CALLBACK (replayed_cb), by_signal);
+  handler = g_signal_connect (logger, "replayed", G_CALLBACK (plog_test_collect_replayed), by_signal);
   ok = plog_logger_play (logger, NULL, NULL, NULL, &signal_error);
   g_assert_cmpint (ok, ==, signal_error == NULL);
   assert_same (by_cursor, cursor_error, by_signal, signal_error,
                same_ops, "play (signal)");
   g_signal_handler_disconnect (logger, handler);
 
-  handler = g_signal_connect (logger, "replayed", G_CALLBACK (replayed_cb), by_async);
+  handler = g_signal_connect (logger, "replayed", G_CALLBACK (plog_test_collect_replayed), by_async);
   plog_logger_play_async (logger, NULL, async_done_cb, &result);
   ok = plog_logger_play_finish (logger, wait_for (&result), &async_error);
   g_assert_cmpint (ok, ==, async_error == NULL);
