@@ -172,7 +172,8 @@ LLVMFuzzerTestOneInput (const unsigned char *data,
 
   /* A compaction keeps the state of a sound directory, and changes
    * nothing in a damaged one. */
-  files = (g_hash_table_unref (files), read_dir (dir));
+  g_hash_table_unref (files);
+  files = read_dir (dir);
   compacted_ok = fuzz_compact (logger, &error);
   if (after_error == NULL)
     {
