@@ -34,7 +34,10 @@
  * that call fails with the error of the initialization if it fails; a
  * logger whose initialization failed gives that error again at such
  * calls. [method@Plog.Logger.dump] never initializes: such a logger is
- * not recording.
+ * not recording. `g_initable_init()` with a cancellable that is already
+ * cancelled fails with `G_IO_ERROR_CANCELLED` and leaves the logger
+ * uninitialized; once begun, the initialization is quick and runs to
+ * its end.
  *
  * A program creates one logger for its directory at start, replays it
  * with [method@Plog.Logger.play] (or [method@Plog.Logger.play_async], or a
@@ -189,6 +192,10 @@ plog_logger_initable_init (GInitable     *initable,
 
   if (g_atomic_int_get (&self->closed))
     return plog_set_closed_error (error, plog_logger_get_directory (self));
+  /* Opening the directory is quick, and not cancelled once begun; a
+   * cancelled call leaves the logger as it was, for another call. */
+  if (!self->init_done && g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
   /* As GInitable asks: later calls return the result of the first. */
   if (self->init_done)
     {

@@ -3107,6 +3107,22 @@ test_lazy_init (Fixture       *f,
   close_logger (&logger);
 
   logger = g_object_new (PLOG_TYPE_LOGGER, "directory", f->path, NULL);
+  /* a cancelled initialization leaves the logger as it was */
+  {
+    g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+    g_cancellable_cancel (cancellable);
+    g_assert_false (g_initable_init (G_INITABLE (logger), cancellable, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error (&error);
+    /* the directory is not locked */
+    {
+      PlogLogger *second = plog_logger_new (f->path, &error);
+
+      g_assert_no_error (error);
+      close_logger (&second);
+    }
+  }
   {
     g_autoptr(GPtrArray) got = plog_test_replay (logger);
 
