@@ -122,7 +122,9 @@ static guint signals[N_SIGNALS];
 
 /* What the compactor thread knows of the logger: a weak reference, so
  * that a context nobody iterates never keeps the logger alive, and the
- * last reference is never dropped on that thread. */
+ * last reference is never dropped on that thread. An atomic box: the
+ * compactor thread takes references for its sources while the context's
+ * thread drops those of the sources it ran. */
 typedef struct
 {
   GWeakRef      logger;
@@ -142,7 +144,7 @@ landed_data_clear (gpointer data)
 static void
 landed_data_release (gpointer data)
 {
-  g_rc_box_release_full (data, landed_data_clear);
+  g_atomic_rc_box_release_full (data, landed_data_clear);
 }
 
 static gboolean
@@ -176,7 +178,7 @@ compaction_landed (gpointer user_data)
   source = g_idle_source_new ();
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_static_name (source, "[plog] compacted");
-  g_source_set_callback (source, emit_compacted_cb, g_rc_box_acquire (landed), landed_data_release);
+  g_source_set_callback (source, emit_compacted_cb, g_atomic_rc_box_acquire (landed), landed_data_release);
   g_source_attach (source, landed->main_context);
 }
 
@@ -240,7 +242,7 @@ plog_logger_initable_init (GInitable     *initable,
     goto failed;
   self->writer = plog_writer_new (dir, self->sync_mode);
   plog_writer_set_max_size (self->writer, plog_logger_get_max_size (self));
-  landed = g_rc_box_new0 (LandedData);
+  landed = g_atomic_rc_box_new0 (LandedData);
   g_weak_ref_init (&landed->logger, self);
   landed->main_context = g_main_context_ref (self->main_context);
   self->compactor = plog_compactor_new (dir, self->writer, compaction_landed,
