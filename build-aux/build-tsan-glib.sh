@@ -1,0 +1,73 @@
+#!/bin/sh
+# Builds Debian's own GLib, the version installed, with ThreadSanitizer,
+# into _build-tsan-glib/prefix, for the ThreadSanitizer run of the test
+# suite. TSan sees the order that GMutex, GCond and GLib's atomics give
+# only when GLib itself is instrumented; against Debian's GLib every
+# lock looks like none. Installs what it needs with apt-get, adding
+# Debian's source entries beside its binary ones when there are none.
+# Safe to run again: a finished build of the same version is kept.
+set -eu
+cd "$(dirname "$0")/.."
+
+top=$PWD/_build-tsan-glib
+version=$(dpkg-query -W -f='${Version}' libglib2.0-0)
+stamp=$top/prefix/built-$version
+if [ -f "$stamp" ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+
+if ! dpkg-query -W -f='${Status}' dpkg-dev 2>/dev/null | grep -q "ok installed"; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends dpkg-dev
+fi
+
+# apt-get source needs deb-src entries: the same archives as the deb ones.
+if ! apt-get source --print-uris "glib2.0=$version" >/dev/null 2>&1; then
+  list=/etc/apt/sources.list.d/libplog-deb-src.sources
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+      $SUDO tee "$list" >/dev/null
+  else
+    list=/etc/apt/sources.list.d/libplog-deb-src.list
+    sed -n 's/^deb \(.*\)$/deb-src \1/p' /etc/apt/sources.list | $SUDO tee "$list" >/dev/null
+  fi
+  echo "Added $list, for the source of GLib"
+  $SUDO apt-get update -qq
+fi
+
+rm -rf "$top"
+mkdir -p "$top"
+echo '*' > "$top/.gitignore"
+cd "$top"
+
+# Runs a step with its output in a log, shown only when the step fails.
+step () {
+  log=$1
+  shift
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "Building GLib with ThreadSanitizer failed: $*" >&2
+    exit 1
+  fi
+}
+
+step source.log apt-get source "glib2.0=$version"
+src=$(find . -maxdepth 1 -type d -name 'glib2.0-*' | head -n 1)
+
+# The project's compiler: GLib and libplog must share one TSan runtime.
+step setup.log meson setup build "$src" --prefix="$top/prefix" --libdir=lib \
+  --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
+  --wrap-mode=nofallback \
+  -Dtests=false -Dinstalled_tests=false -Dgtk_doc=false -Dman=false \
+  -Dnls=disabled -Dselinux=disabled -Dsysprof=disabled -Ddtrace=false \
+  -Dsystemtap=false -Dlibelf=disabled -Dxattr=false
+step build.log meson compile -C build
+step install.log meson install -C build
+touch "$stamp"
+echo "Built GLib $version with ThreadSanitizer in $top/prefix"
