@@ -11,8 +11,10 @@ set -eu
 cd "$(dirname "$0")/.."
 
 top=$PWD/_build-tsan-glib
+# A build made by this very script is kept; any change to it rebuilds.
 stamp=$top/prefix/built
-if [ -f "$stamp" ]; then
+script_sum=$(sha256sum build-aux/build-tsan-glib.sh | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(head -n 1 "$stamp")" = "$script_sum" ]; then
   exit 0
 fi
 
@@ -24,11 +26,12 @@ fi
 
 if ! dpkg-query -W -f='${Status}' dpkg-dev 2>/dev/null | grep -q "ok installed"; then
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends dpkg-dev
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev
 fi
 
 # apt-get source needs deb-src entries: the same archives as the deb ones.
-if ! apt-get source --print-uris glib2.0 >/dev/null 2>&1; then
+if ! grep -rqsE '^[[:space:]]*(deb-src[[:space:]]|Types:.*deb-src)' \
+     /etc/apt/sources.list /etc/apt/sources.list.d/; then
   list=/etc/apt/sources.list.d/libplog-deb-src.sources
   if [ -f /etc/apt/sources.list.d/debian.sources ]; then
     sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
@@ -71,5 +74,5 @@ step setup.log meson setup build "$src" --prefix="$top/prefix" --libdir=lib \
   -Dsystemtap=false -Dlibelf=disabled -Dxattr=false
 step build.log meson compile -C build
 step install.log meson install -C build
-basename "$src" > "$stamp"
-echo "Built $(cat "$stamp") with ThreadSanitizer in $top/prefix"
+printf '%s\n%s\n' "$script_sum" "$(basename "$src")" > "$stamp"
+echo "Built $(basename "$src") with ThreadSanitizer in $top/prefix"

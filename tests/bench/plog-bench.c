@@ -708,14 +708,17 @@ gate_arrive (Gate *gate)
   return go;
 }
 
+/* Opens @gate once @n_waiting threads wait at it; @start_usec is when. */
 static void
 gate_open (Gate     *gate,
            guint     n_waiting,
-           gboolean  aborted)
+           gboolean  aborted,
+           gint64   *start_usec)
 {
   g_mutex_lock (&gate->mutex);
   while (gate->n_ready < n_waiting)
     g_cond_wait (&gate->cond, &gate->mutex);
+  *start_usec = g_get_monotonic_time ();
   gate->open = TRUE;
   gate->aborted = aborted;
   g_cond_broadcast (&gate->cond);
@@ -752,8 +755,7 @@ run_workers (Worker       *workers,
       g_ptr_array_add (threads, thread);
     }
 
-  *start_usec = g_get_monotonic_time ();
-  gate_open (&gate, threads->len, spawn_error != NULL);
+  gate_open (&gate, threads->len, spawn_error != NULL, start_usec);
 
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (g_ptr_array_index (threads, i));
