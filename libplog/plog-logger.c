@@ -190,14 +190,11 @@ plog_logger_initable_init (GInitable     *initable,
   PlogLogger *self = PLOG_LOGGER (initable);
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->init_lock);
   g_autoptr(PlogDirectory) dir = NULL;
+  g_autofree char *cwd = NULL;
   LandedData *landed;
 
   if (g_atomic_int_get (&self->closed))
     return plog_set_closed_error (error, plog_logger_get_directory (self));
-  /* Opening the directory is quick, and not cancelled once begun; a
-   * cancelled call leaves the logger as it was, for another call. */
-  if (!self->init_done && g_cancellable_set_error_if_cancelled (cancellable, error))
-    return FALSE;
   /* As GInitable asks: later calls return the result of the first. */
   if (self->init_done)
     {
@@ -208,6 +205,10 @@ plog_logger_initable_init (GInitable     *initable,
         }
       return TRUE;
     }
+  /* Opening the directory is quick, and not cancelled once begun; a
+   * cancelled call leaves the logger as it was, for another call. */
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
 
   if (self->directory == NULL || self->directory[0] == '\0')
     {
@@ -216,27 +217,21 @@ plog_logger_initable_init (GInitable     *initable,
       goto failed;
     }
   /* Fixed now: the logger must not follow a later chdir() of the
-   * process into another directory. */
+   * process into another directory. Not g_get_current_dir(), which
+   * gives "/" when the current directory is gone. */
   if (!g_path_is_absolute (self->directory))
     {
-      /* Not g_get_current_dir(), which gives "/" when the current
-       * directory is gone. */
-      g_autofree char *cwd = getcwd (NULL, 0);
-
+      cwd = getcwd (NULL, 0);
       if (cwd == NULL)
         {
           plog_set_io_error (&self->init_error, errno,
                              "find the current directory for", self->directory);
           goto failed;
         }
-      g_atomic_pointer_set (&self->path, g_canonicalize_filename (self->directory, cwd));
     }
-  else
-    {
-      /* Tidied as a relative path is: "/a/b/../c//" is "/a/c", in the
-       * property and in errors. */
-      g_atomic_pointer_set (&self->path, g_canonicalize_filename (self->directory, NULL));
-    }
+  /* Absolute, and tidied alike however it was spelled ("/a/b/../c//" is
+   * "/a/c"), in the property and in errors. */
+  g_atomic_pointer_set (&self->path, g_canonicalize_filename (self->directory, cwd));
   dir = plog_directory_open (self->path, &self->init_error);
   if (dir == NULL)
     goto failed;
