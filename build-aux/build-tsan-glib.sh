@@ -4,9 +4,10 @@
 # ThreadSanitizer run of the test suite, which builds libplog against
 # that prefix alone. TSan sees the order that GMutex, GCond and GLib's
 # atomics give only when GLib itself is instrumented; against Debian's
-# GLib every lock looks like none. Installs what it needs with apt-get,
-# adding Debian's source entries beside its binary ones when there are
-# none. Safe to run again: a finished build is kept.
+# GLib every lock looks like none. Needs what build-aux/install-deps.sh
+# installs (dpkg-dev among it, for apt-get source), and adds Debian's
+# source entries beside its binary ones when apt has none. Safe to run
+# again: a finished build is kept.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -22,11 +23,6 @@ if [ "$(id -u)" -ne 0 ]; then
   SUDO=sudo
 else
   SUDO=
-fi
-
-if ! dpkg-query -W -f='${Status}' dpkg-dev 2>/dev/null | grep -q "ok installed"; then
-  $SUDO apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev
 fi
 
 # apt-get source needs deb-src entries: the same archives as the deb ones.

@@ -9,7 +9,7 @@ packages="
   libsqlite3-dev
   gobject-introspection libgirepository1.0-dev
   python3 python3-gi gjs valac gi-docgen
-  python3-fusepy
+  python3-fusepy dpkg-dev
 "
 
 missing=""
