@@ -19,6 +19,13 @@
 
 #define READ_CHUNK (1024 * 1024)
 
+/* A file's data is cut short only while no reader has it mapped: a
+ * mapping touched past the end of its file raises SIGBUS. Readers map
+ * only to search for a good record after damage, and the data is cut
+ * only by plog_segment_truncate(), so neither is ever contended for
+ * long. Per process, not per directory: both are rare. */
+static GRWLock map_lock;
+
 static const guint8 segment_magic[4] = { 'P', 'L', 'O', 'G' };
 
 gboolean
@@ -183,14 +190,17 @@ plog_segment_truncate (int          fd,
                        gint64       size,
                        GError     **error)
 {
+  g_rw_lock_writer_lock (&map_lock);
   while (ftruncate (fd, size) != 0)
     {
       int saved_errno = errno;
 
       if (saved_errno == EINTR)
         continue;
+      g_rw_lock_writer_unlock (&map_lock);
       return plog_set_io_error (error, saved_errno, "truncate", path);
     }
+  g_rw_lock_writer_unlock (&map_lock);
   return TRUE;
 }
 
@@ -449,14 +459,27 @@ good_record_after (PlogSegmentReader  *reader,
   gint64 size;
   gboolean found = FALSE;
 
+  /* Held from the size to the unmapping: a record() that cuts this
+   * file's torn tail meanwhile (the caller's replay may run on a worker
+   * thread) waits, and a later search sees the file's new size. */
+  g_rw_lock_reader_lock (&map_lock);
   if (fstat (reader->fd, &st) != 0)
-    return plog_set_io_error (error, errno, "stat", reader->path);
+    {
+      g_rw_lock_reader_unlock (&map_lock);
+      return plog_set_io_error (error, errno, "stat", reader->path);
+    }
   size = reader->limit >= 0 ? MIN (reader->limit, st.st_size) : st.st_size;
   if (size <= offset + 1 + PLOG_RECORD_HEADER_SIZE)
-    return FALSE;
+    {
+      g_rw_lock_reader_unlock (&map_lock);
+      return FALSE;
+    }
   map = mmap (NULL, size, PROT_READ, MAP_PRIVATE, reader->fd, 0);
   if (map == MAP_FAILED)
-    return plog_set_io_error (error, errno, "map", reader->path);
+    {
+      g_rw_lock_reader_unlock (&map_lock);
+      return plog_set_io_error (error, errno, "map", reader->path);
+    }
   for (gint64 i = offset + 1; i + PLOG_RECORD_HEADER_SIZE < size && !found; i++)
     {
       gsize record_size;
@@ -464,6 +487,7 @@ good_record_after (PlogSegmentReader  *reader,
       found = plog_record_check (map + i, size - i, &record_size, NULL) == PLOG_RECORD_OK;
     }
   munmap ((void *) map, size);
+  g_rw_lock_reader_unlock (&map_lock);
   return found;
 }
 

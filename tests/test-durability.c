@@ -704,6 +704,79 @@ test_torn_tail_every_offset (void)
 }
 
 /* A newest log cut inside its header: a crash right after it was created */
+/* A replay on another thread that searches a long zeroed tail of the
+ * newest log for a good record while record() cuts that tail: the search
+ * never reads the bytes cut (through its mapping, that would kill the
+ * process with SIGBUS), and the replay ends quietly with every op. */
+typedef struct
+{
+  PlogCursor *cursor;
+  guint n_ops;
+  GError *error;
+} CutReplay;
+
+static gpointer
+cut_replay_thread (gpointer data)
+{
+  CutReplay *r = data;
+  PlogOp *op;
+
+  while ((op = plog_cursor_next (r->cursor, NULL, &r->error)) != NULL)
+    {
+      r->n_ops++;
+      plog_op_unref (op);
+    }
+  return NULL;
+}
+
+static void
+test_torn_tail_cut_during_replay (void)
+{
+  g_autofree char *dir = plog_test_make_tmpdir ();
+  g_autofree guint8 *zeros = g_malloc0 (1024 * 1024);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  guint n_ops = 0;
+
+  for (guint round = 0; round < 8; round++)
+    {
+      PlogLogger *logger = open_logger (dir, PLOG_SYNC_MODE_NONE);
+      g_autofree char *newest = NULL;
+      CutReplay r = { NULL, 0, NULL };
+      g_autoptr(GError) error = NULL;
+      GThread *thread;
+
+      record_ok (logger);
+      for (guint i = 0; i < 100; i++, n_ops++)
+        {
+          g_autoptr(PlogOp) op = numbered_op (n_ops);
+
+          dump_ok (logger, op);
+        }
+      stop_ok (logger);
+
+      /* What a power cut can leave after the last record: zeros. */
+      newest = newest_file (dir, ".log");
+      for (guint i = 0; i < 32; i++)
+        append_file (newest, zeros, 1024 * 1024);
+
+      r.cursor = plog_logger_open_cursor (logger, &error);
+      g_assert_no_error (error);
+      thread = g_thread_new ("replay", cut_replay_thread, &r);
+      /* The cut comes at some point of the replay's search. */
+      g_usleep (g_rand_int_range (rand, 0, 40000));
+      record_ok (logger);
+      g_thread_join (thread);
+
+      g_assert_no_error (r.error);
+      g_assert_cmpuint (r.n_ops, ==, n_ops);
+      g_assert_cmpint (file_size (newest), <, 1024 * 1024);
+      g_clear_object (&r.cursor);
+      stop_ok (logger);
+      free_logger (logger);
+    }
+  plog_test_rm_rf (dir);
+}
+
 static void
 test_torn_header (void)
 {
@@ -2927,6 +3000,7 @@ main (int   argc,
 
   g_test_add_func ("/durability/torn-tail/every-offset", test_torn_tail_every_offset);
   g_test_add_func ("/durability/torn-tail/header", test_torn_header);
+  g_test_add_func ("/durability/torn-tail/cut-during-replay", test_torn_tail_cut_during_replay);
   g_test_add_data_func ("/durability/bad-tail/zeros", GINT_TO_POINTER (TAIL_ZEROS), test_bad_tail);
   g_test_add_data_func ("/durability/bad-tail/random", GINT_TO_POINTER (TAIL_RANDOM), test_bad_tail);
   g_test_add_data_func ("/durability/bad-tail/bad-crc", GINT_TO_POINTER (TAIL_BAD_CRC), test_bad_tail);
