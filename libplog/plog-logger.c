@@ -47,19 +47,25 @@
  * worker thread merges the newest snapshot and the logs before the
  * current one into a new snapshot while dumps go on into a fresh log.
  *
- * [method@Plog.Logger.dump] may be called from any thread, at any time.
- * The other methods may be called from any thread too, but not
- * concurrently with [method@Plog.Logger.record],
- * [method@Plog.Logger.stop], [method@Plog.Logger.close] or the logger's
- * disposal; except that [method@Plog.Logger.close] may race with a
- * [method@Plog.Logger.record], or with the first call that initializes
- * the logger, on another thread: that call then either fails, or
- * finishes before the close undoes it. Signals are
- * emitted only in a main context you own: [signal@Plog.Logger::replayed]
- * in the thread that calls [method@Plog.Logger.play] or in the
- * thread-default context of [method@Plog.Logger.play_async], and
- * [signal@Plog.Logger::compacted] in the thread-default context of the
- * thread that created the logger.
+ * Every method may be called from any thread, at any time, as long as
+ * the caller holds a reference to the logger. [method@Plog.Logger.record],
+ * [method@Plog.Logger.stop], [method@Plog.Logger.clear] and
+ * [method@Plog.Logger.close] take turns: one called while another runs,
+ * on another thread or in the worker of an asynchronous form, waits for
+ * it. [method@Plog.Logger.record] and [method@Plog.Logger.stop] may take
+ * long (the first reads and checks every file, the second waits for a
+ * running compaction), so a program with a main loop calls
+ * [method@Plog.Logger.record_async] and [method@Plog.Logger.stop_async]
+ * instead, and [method@Plog.Logger.play_async] to replay.
+ *
+ * Signals are emitted only in a main context you own:
+ * [signal@Plog.Logger::replayed] in the thread that calls
+ * [method@Plog.Logger.play] or in the thread-default context of
+ * [method@Plog.Logger.play_async], [signal@Plog.Logger::compacted] in the
+ * thread-default context of the thread that created the logger, and the
+ * notification of [property@Plog.Logger:recording] in the thread that
+ * calls the method that changed it, or, for an asynchronous form, in the
+ * thread-default context of its caller, before its callback.
  *
  * How durable a dumped op is depends on [property@Plog.Logger:sync-mode].
  * In every mode a background thread hands buffered ops to the kernel at
@@ -90,6 +96,7 @@ struct _PlogLogger
   PlogSyncMode   sync_mode;
   GError        *init_error;     /* (owned) (nullable) */
   GMutex         init_lock;      /* initialization against itself */
+  GMutex         lifecycle_lock; /* record, stop, clear and close take turns */
   /* Not bit fields: each is written under a different lock, or none. */
   gboolean       init_done;      /* under init_lock */
   gboolean       recording;      /* (atomic) */
@@ -267,10 +274,13 @@ plog_logger_initable_iface_init (GInitableIface *iface)
  * logger_ready()). Returns whether the ops dumped were all written. */
 static gboolean
 close_logger (PlogLogger  *self,
+              gboolean    *stopped,
               GError     **error)
 {
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lifecycle_lock);
   gboolean ok = TRUE;
 
+  *stopped = FALSE;
   /* Against an initialization on another thread: after this, it either
    * has finished, and is undone here, or will not run. */
   g_mutex_lock (&self->init_lock);
@@ -286,11 +296,10 @@ close_logger (PlogLogger  *self,
     plog_compactor_shutdown (self->compactor);
   if (self->dir == NULL)
     return TRUE;
-  /* Against a record() on another thread, which checks for this under
-   * the same lock. */
   plog_directory_lock_changes (self->dir);
   if (plog_writer_is_open (self->writer))
     ok = plog_writer_close (self->writer, TRUE, error);
+  *stopped = g_atomic_int_get (&self->recording);
   g_atomic_int_set (&self->recording, FALSE);
   plog_directory_unlock_changes (self->dir);
   plog_directory_release_lock (self->dir);
@@ -303,8 +312,9 @@ plog_logger_dispose (GObject *object)
   PlogLogger *self = PLOG_LOGGER (object);
 
   g_autoptr(GError) error = NULL;
+  gboolean stopped;
 
-  if (!close_logger (self, &error))
+  if (!close_logger (self, &stopped, &error))
     g_debug ("Stopping the logger of “%s” failed: %s",
              plog_logger_get_directory (self), error->message);
 
@@ -340,6 +350,7 @@ plog_logger_finalize (GObject *object)
   g_clear_pointer (&self->main_context, g_main_context_unref);
   g_clear_error (&self->init_error);
   g_mutex_clear (&self->init_lock);
+  g_mutex_clear (&self->lifecycle_lock);
 
   G_OBJECT_CLASS (plog_logger_parent_class)->finalize (object);
 }
@@ -574,6 +585,7 @@ plog_logger_init (PlogLogger *self)
   self->main_context = g_main_context_ref_thread_default ();
   self->sync_mode = PLOG_SYNC_MODE_PERIODIC;
   g_mutex_init (&self->init_lock);
+  g_mutex_init (&self->lifecycle_lock);
 }
 
 /**
@@ -787,34 +799,23 @@ repair_torn_tail (PlogLogger  *self,
   return plog_segment_close (fd, path, error);
 }
 
-/**
- * plog_logger_record:
- * @self: a `PlogLogger`
- * @error: return location for an error
- *
- * Starts recording into a fresh log. Does nothing when already recording.
- *
- * A torn record at the end of the newest log, left by a crash, is cut
- * away first. Damage followed by a good record is not a torn tail: then
- * this fails with [error@Plog.Error.CORRUPT] and changes nothing.
- *
- * Returns: `TRUE` on success
- *
- * Since: 1.0
- */
-gboolean
-plog_logger_record (PlogLogger  *self,
-                    GError     **error)
+/* plog_logger_record() without the notification, which its caller
+ * emits in its own context. Sets @started when it started recording. */
+static gboolean
+record_internal (PlogLogger  *self,
+                 gboolean    *started,
+                 GError     **error)
 {
+  g_autoptr(GMutexLocker) locker = NULL;
   guint n_files = 0;
   gint64 newest_log_size = 0;
   gboolean ok;
 
-  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  *started = FALSE;
   if (!logger_ready (self, error))
     return FALSE;
 
+  locker = g_mutex_locker_new (&self->lifecycle_lock);
   if (g_atomic_int_get (&self->recording))
     return TRUE;
 
@@ -843,7 +844,43 @@ plog_logger_record (PlogLogger  *self,
   if (n_files > MAX_REPLAY_FILES)
     plog_compactor_request_auto (self->compactor);
 
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
+  *started = TRUE;
+  return TRUE;
+}
+
+/**
+ * plog_logger_record:
+ * @self: a `PlogLogger`
+ * @error: return location for an error
+ *
+ * Starts recording into a fresh log. Does nothing when already recording.
+ *
+ * A torn record at the end of the newest log, left by a crash, is cut
+ * away first. Damage followed by a good record is not a torn tail: then
+ * this fails with [error@Plog.Error.CORRUPT] and changes nothing.
+ *
+ * To tell a torn tail from damage, it reads and checks every file of the
+ * replay set (a second or so per gigabyte on a typical disk, less when
+ * the files were just replayed and are still cached). A program with a
+ * main loop calls [method@Plog.Logger.record_async] instead.
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_record (PlogLogger  *self,
+                    GError     **error)
+{
+  gboolean started;
+
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!record_internal (self, &started, error))
+    return FALSE;
+  if (started)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
   return TRUE;
 }
 
@@ -968,6 +1005,34 @@ plog_logger_flush (PlogLogger  *self,
   return plog_writer_flush (self->writer, error);
 }
 
+/* plog_logger_stop() without the notification, which its caller emits
+ * in its own context. Sets @stopped when it stopped recording, which a
+ * failed stop may have done too. */
+static gboolean
+stop_internal (PlogLogger  *self,
+               gboolean    *stopped,
+               GError     **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lifecycle_lock);
+  gboolean ok;
+
+  *stopped = FALSE;
+  /* A no-op when not recording, as a logger not initialized, or closed, is not. */
+  if (!g_atomic_int_get (&self->recording))
+    return TRUE;
+  ok = plog_writer_close (self->writer, FALSE, error);
+  /* A log that can still take the ops keeps recording, so that a later
+   * stop may succeed; a log that cannot (a failed sync) is closed all the
+   * same, and the error says what may be lost. */
+  if (plog_writer_is_open (self->writer))
+    return FALSE;
+  plog_compactor_wait_idle (self->compactor);
+
+  g_atomic_int_set (&self->recording, FALSE);
+  *stopped = TRUE;
+  return ok;
+}
+
 /**
  * plog_logger_stop:
  * @self: a `PlogLogger`
@@ -983,6 +1048,9 @@ plog_logger_flush (PlogLogger  *self,
  * earlier, the kernel may have dropped what it could not write: then it
  * fails with [error@Plog.Error.IO] but the logger is stopped.
  *
+ * Waiting for a compaction may take seconds with a large live set: a
+ * program with a main loop calls [method@Plog.Logger.stop_async] instead.
+ *
  * Returns: `TRUE` on success
  *
  * Since: 1.0
@@ -991,25 +1059,297 @@ gboolean
 plog_logger_stop (PlogLogger  *self,
                   GError     **error)
 {
+  gboolean stopped;
   gboolean ok;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* A no-op when not recording, as a logger not initialized, or closed, is not. */
-  if (!g_atomic_int_get (&self->recording))
-    return TRUE;
-  ok = plog_writer_close (self->writer, FALSE, error);
-  /* A log that can still take the ops keeps recording, so that a later
-   * stop may succeed; a log that cannot (a failed sync) is closed all the
-   * same, and the error says what may be lost. */
-  if (plog_writer_is_open (self->writer))
-    return FALSE;
-  plog_compactor_wait_idle (self->compactor);
-
-  g_atomic_int_set (&self->recording, FALSE);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
+  ok = stop_internal (self, &stopped, error);
+  if (stopped)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
   return ok;
+}
+
+/* The asynchronous forms of record, stop and flush. The call runs on a
+ * worker thread in an inner task; the inner task's callback, in the
+ * caller's context, notifies :recording when the call changed it, then
+ * completes the caller's task, so that the caller's callback sees the
+ * notification first, and never runs on the worker. */
+
+typedef enum
+{
+  LIFECYCLE_RECORD,
+  LIFECYCLE_STOP,
+  LIFECYCLE_FLUSH,
+} LifecycleCall;
+
+typedef struct
+{
+  LifecycleCall call;
+  gboolean      changed;        /* set on the worker, read after it returned */
+} LifecycleData;
+
+static void
+lifecycle_thread (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  PlogLogger *self = source_object;
+  LifecycleData *data = task_data;
+  GError *error = NULL;
+  gboolean ok = FALSE;
+
+  /* Cancelled before it began; once begun, it runs to its end. */
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  switch (data->call)
+    {
+    case LIFECYCLE_RECORD:
+      ok = record_internal (self, &data->changed, &error);
+      break;
+    case LIFECYCLE_STOP:
+      ok = stop_internal (self, &data->changed, &error);
+      break;
+    case LIFECYCLE_FLUSH:
+      ok = plog_logger_flush (self, &error);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+lifecycle_done (GObject      *source_object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  PlogLogger *self = PLOG_LOGGER (source_object);
+  g_autoptr(GTask) task = user_data;
+  LifecycleData *data = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+
+  if (data->changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+lifecycle_async (PlogLogger          *self,
+                 LifecycleCall        call,
+                 gpointer             source_tag,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) inner = NULL;
+  LifecycleData *data;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+  /* A call that ran reports what it did, even when the cancellable was
+   * cancelled meanwhile. */
+  g_task_set_check_cancellable (task, FALSE);
+
+  data = g_new0 (LifecycleData, 1);
+  data->call = call;
+  inner = g_task_new (self, cancellable, lifecycle_done, g_object_ref (task));
+  g_task_set_source_tag (inner, source_tag);
+  g_task_set_check_cancellable (inner, FALSE);
+  g_task_set_task_data (inner, data, g_free);
+  g_task_run_in_thread (inner, lifecycle_thread);
+}
+
+/**
+ * plog_logger_record_async:
+ * @self: a `PlogLogger`
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when the logger records, or failed to
+ * @user_data: data for @callback
+ *
+ * Starts recording as [method@Plog.Logger.record] does, on a worker
+ * thread, so that reading and checking the files does not block the
+ * caller's main loop. [property@Plog.Logger:recording] is notified in
+ * the thread-default main context of the caller, before @callback runs
+ * there.
+ *
+ * Until it completes, [method@Plog.Logger.dump] fails with
+ * [error@Plog.Error.NOT_RECORDING], as before any record. A
+ * [method@Plog.Logger.stop], [method@Plog.Logger.clear] or
+ * [method@Plog.Logger.close] called meanwhile waits for it.
+ *
+ * Cancelling @cancellable before the worker begins fails the call with
+ * `G_IO_ERROR_CANCELLED` and changes nothing; once begun, the call runs
+ * to its end and reports what it did.
+ *
+ * Since: 1.0
+ */
+void
+plog_logger_record_async (PlogLogger          *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_return_if_fail (PLOG_IS_LOGGER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  lifecycle_async (self, LIFECYCLE_RECORD, plog_logger_record_async,
+                   cancellable, callback, user_data);
+}
+
+/**
+ * plog_logger_record_finish:
+ * @self: a `PlogLogger`
+ * @result: the `GAsyncResult`
+ * @error: return location for an error
+ *
+ * Finishes [method@Plog.Logger.record_async].
+ *
+ * Returns: `TRUE` when the logger records; `FALSE` with @error set, to
+ *   the errors of [method@Plog.Logger.record] or `G_IO_ERROR_CANCELLED`
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_record_finish (PlogLogger    *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, plog_logger_record_async), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * plog_logger_stop_async:
+ * @self: a `PlogLogger`
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when the logger stopped, or failed to
+ * @user_data: data for @callback
+ *
+ * Stops recording as [method@Plog.Logger.stop] does, on a worker thread,
+ * so that writing and syncing the last ops, and waiting for a running
+ * compaction, do not block the caller's main loop.
+ * [property@Plog.Logger:recording] is notified in the thread-default
+ * main context of the caller, before @callback runs there.
+ *
+ * Dumps go on being taken until the log closes; a dump that comes after
+ * fails with [error@Plog.Error.NOT_RECORDING]. A
+ * [method@Plog.Logger.record], [method@Plog.Logger.clear] or
+ * [method@Plog.Logger.close] called meanwhile waits for it.
+ *
+ * A GTK application that stops its logger at its end holds itself
+ * (`g_application_hold()`) until @callback runs.
+ *
+ * Cancelling @cancellable before the worker begins fails the call with
+ * `G_IO_ERROR_CANCELLED` and changes nothing; once begun, the call runs
+ * to its end and reports what it did.
+ *
+ * Since: 1.0
+ */
+void
+plog_logger_stop_async (PlogLogger          *self,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_return_if_fail (PLOG_IS_LOGGER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  lifecycle_async (self, LIFECYCLE_STOP, plog_logger_stop_async,
+                   cancellable, callback, user_data);
+}
+
+/**
+ * plog_logger_stop_finish:
+ * @self: a `PlogLogger`
+ * @result: the `GAsyncResult`
+ * @error: return location for an error
+ *
+ * Finishes [method@Plog.Logger.stop_async].
+ *
+ * Returns: `TRUE` on success; `FALSE` with @error set, to the errors of
+ *   [method@Plog.Logger.stop] or `G_IO_ERROR_CANCELLED`
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_stop_finish (PlogLogger    *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, plog_logger_stop_async), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * plog_logger_flush_async:
+ * @self: a `PlogLogger`
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when the ops are durable, or failed to be
+ * @user_data: data for @callback
+ *
+ * Makes every op dumped before the call durable, as
+ * [method@Plog.Logger.flush] does, on a worker thread, so that the sync
+ * does not block the caller's main loop.
+ *
+ * Cancelling @cancellable before the worker begins fails the call with
+ * `G_IO_ERROR_CANCELLED`; once begun, the call runs to its end and
+ * reports what it did.
+ *
+ * Since: 1.0
+ */
+void
+plog_logger_flush_async (PlogLogger          *self,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_return_if_fail (PLOG_IS_LOGGER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  lifecycle_async (self, LIFECYCLE_FLUSH, plog_logger_flush_async,
+                   cancellable, callback, user_data);
+}
+
+/**
+ * plog_logger_flush_finish:
+ * @self: a `PlogLogger`
+ * @result: the `GAsyncResult`
+ * @error: return location for an error
+ *
+ * Finishes [method@Plog.Logger.flush_async].
+ *
+ * Returns: `TRUE` on success; `FALSE` with @error set, to the errors of
+ *   [method@Plog.Logger.flush] or `G_IO_ERROR_CANCELLED`
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_flush_finish (PlogLogger    *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, plog_logger_flush_async), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**
@@ -1050,15 +1390,14 @@ gboolean
 plog_logger_close (PlogLogger  *self,
                    GError     **error)
 {
-  gboolean was_recording;
+  gboolean stopped;
   gboolean ok;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  was_recording = g_atomic_int_get (&self->recording);
-  ok = close_logger (self, error);
-  if (was_recording)
+  ok = close_logger (self, &stopped, error);
+  if (stopped)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
   return ok;
 }
@@ -1087,6 +1426,7 @@ gboolean
 plog_logger_clear (PlogLogger  *self,
                    GError     **error)
 {
+  g_autoptr(GMutexLocker) locker = NULL;
   gboolean stopped = FALSE;
   gboolean ok;
 
@@ -1095,12 +1435,18 @@ plog_logger_clear (PlogLogger  *self,
   if (!logger_ready (self, error))
     return FALSE;
 
+  locker = g_mutex_locker_new (&self->lifecycle_lock);
+  /* Closed on another thread since. */
+  if (g_atomic_int_get (&self->closed))
+    return plog_set_closed_error (error, plog_logger_get_directory (self));
   ok = plog_compactor_clear (self->compactor, &stopped, error);
-  if (stopped && g_atomic_int_get (&self->recording))
-    {
-      g_atomic_int_set (&self->recording, FALSE);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
-    }
+  stopped = stopped && g_atomic_int_get (&self->recording);
+  if (stopped)
+    g_atomic_int_set (&self->recording, FALSE);
+  g_clear_pointer (&locker, g_mutex_locker_free);
+
+  if (stopped)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
   return ok;
 }
 

@@ -101,6 +101,33 @@ PLOG_AVAILABLE_IN_ALL
 gboolean      plog_logger_stop              (PlogLogger           *self,
                                              GError              **error);
 PLOG_AVAILABLE_IN_ALL
+void          plog_logger_record_async      (PlogLogger           *self,
+                                             GCancellable         *cancellable,
+                                             GAsyncReadyCallback   callback,
+                                             gpointer              user_data);
+PLOG_AVAILABLE_IN_ALL
+gboolean      plog_logger_record_finish     (PlogLogger           *self,
+                                             GAsyncResult         *result,
+                                             GError              **error);
+PLOG_AVAILABLE_IN_ALL
+void          plog_logger_stop_async        (PlogLogger           *self,
+                                             GCancellable         *cancellable,
+                                             GAsyncReadyCallback   callback,
+                                             gpointer              user_data);
+PLOG_AVAILABLE_IN_ALL
+gboolean      plog_logger_stop_finish       (PlogLogger           *self,
+                                             GAsyncResult         *result,
+                                             GError              **error);
+PLOG_AVAILABLE_IN_ALL
+void          plog_logger_flush_async       (PlogLogger           *self,
+                                             GCancellable         *cancellable,
+                                             GAsyncReadyCallback   callback,
+                                             gpointer              user_data);
+PLOG_AVAILABLE_IN_ALL
+gboolean      plog_logger_flush_finish      (PlogLogger           *self,
+                                             GAsyncResult         *result,
+                                             GError              **error);
+PLOG_AVAILABLE_IN_ALL
 gboolean      plog_logger_close             (PlogLogger           *self,
                                              GError              **error);
 PLOG_AVAILABLE_IN_ALL

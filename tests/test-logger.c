@@ -3355,6 +3355,405 @@ test_run_dispose (Fixture       *f,
   }
 }
 
+/* ------------------------------------------------------------------ */
+/* record_async, stop_async, flush_async                               */
+
+typedef struct
+{
+  PlogLogger *logger;
+  GThread *thread;              /* where the notifications must arrive */
+  guint notified;
+  guint notified_elsewhere;
+  guint notified_at_callback;
+  gboolean recording_at_callback;
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} Lifecycle;
+
+static void
+lifecycle_on_notify (GObject    *object,
+                     GParamSpec *pspec,
+                     Lifecycle  *lc)
+{
+  if (g_thread_self () != lc->thread)
+    lc->notified_elsewhere++;
+  lc->notified++;
+}
+
+static void
+lifecycle_reset (Lifecycle *lc)
+{
+  lc->done = FALSE;
+  lc->ok = FALSE;
+  g_clear_error (&lc->error);
+}
+
+static void
+lifecycle_done_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Lifecycle *lc = user_data;
+  PlogLogger *logger = PLOG_LOGGER (source);
+
+  g_assert_true (logger == lc->logger);
+  g_assert_false (lc->done);
+  if (g_thread_self () != lc->thread)
+    lc->notified_elsewhere++;
+  lc->notified_at_callback = lc->notified;
+  lc->recording_at_callback = plog_logger_get_recording (logger);
+
+  if (g_async_result_is_tagged (result, plog_logger_record_async))
+    lc->ok = plog_logger_record_finish (logger, result, &lc->error);
+  else if (g_async_result_is_tagged (result, plog_logger_stop_async))
+    lc->ok = plog_logger_stop_finish (logger, result, &lc->error);
+  else if (g_async_result_is_tagged (result, plog_logger_flush_async))
+    lc->ok = plog_logger_flush_finish (logger, result, &lc->error);
+  else
+    g_assert_not_reached ();
+  lc->done = TRUE;
+}
+
+/* Iterates @context until the call completes. */
+static void
+lifecycle_wait (Lifecycle    *lc,
+                GMainContext *context)
+{
+  gint64 deadline = g_get_monotonic_time () + TIMEOUT_MS * 1000;
+
+  while (!lc->done && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (context, TRUE);
+  g_assert_true (lc->done);
+}
+
+/* record_async and stop_async from the main thread: the notification
+ * comes in the caller's context, before the callback, and the ops
+ * dumped in between replay. */
+static void
+test_record_async_main_loop (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("record-async", 500);
+  g_autoptr(GError) error = NULL;
+  Lifecycle lc = { f->logger, g_thread_self (), 0, };
+  gulong id;
+
+  id = g_signal_connect (f->logger, "notify::recording", G_CALLBACK (lifecycle_on_notify), &lc);
+
+  plog_logger_record_async (f->logger, NULL, lifecycle_done_cb, &lc);
+  lifecycle_wait (&lc, NULL);
+  g_assert_no_error (lc.error);
+  g_assert_true (lc.ok);
+  g_assert_cmpuint (lc.notified_at_callback, ==, 1);
+  g_assert_true (lc.recording_at_callback);
+  g_assert_true (plog_logger_get_recording (f->logger));
+  dump_all (f->logger, ops);
+
+  /* already recording: done, no notification */
+  lifecycle_reset (&lc);
+  plog_logger_record_async (f->logger, NULL, lifecycle_done_cb, &lc);
+  lifecycle_wait (&lc, NULL);
+  g_assert_no_error (lc.error);
+  g_assert_true (lc.ok);
+  g_assert_cmpuint (lc.notified, ==, 1);
+
+  lifecycle_reset (&lc);
+  plog_logger_flush_async (f->logger, NULL, lifecycle_done_cb, &lc);
+  lifecycle_wait (&lc, NULL);
+  g_assert_no_error (lc.error);
+  g_assert_true (lc.ok);
+
+  lifecycle_reset (&lc);
+  plog_logger_stop_async (f->logger, NULL, lifecycle_done_cb, &lc);
+  lifecycle_wait (&lc, NULL);
+  g_assert_no_error (lc.error);
+  g_assert_true (lc.ok);
+  g_assert_cmpuint (lc.notified_at_callback, ==, 2);
+  g_assert_false (lc.recording_at_callback);
+  g_assert_false (plog_logger_dump (f->logger, g_ptr_array_index (ops, 0), &error));
+  g_assert_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
+  g_clear_error (&error);
+
+  /* not recording: done, no notification */
+  lifecycle_reset (&lc);
+  plog_logger_stop_async (f->logger, NULL, lifecycle_done_cb, &lc);
+  lifecycle_wait (&lc, NULL);
+  g_assert_true (lc.ok);
+  lifecycle_reset (&lc);
+  plog_logger_flush_async (f->logger, NULL, lifecycle_done_cb, &lc);
+  lifecycle_wait (&lc, NULL);
+  g_assert_true (lc.ok);
+  g_assert_cmpuint (lc.notified, ==, 2);
+
+  g_signal_handler_disconnect (f->logger, id);
+  g_assert_cmpuint (lc.notified_elsewhere, ==, 0);
+  g_clear_error (&lc.error);
+
+  fixture_reopen (f);
+  assert_replays (f->logger, ops);
+}
+
+static gpointer
+lifecycle_thread_func (gpointer data)
+{
+  Lifecycle *lc = data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(PlogOp) op = op_put ("thread", "context", 1);
+  g_autoptr(GError) error = NULL;
+
+  g_main_context_push_thread_default (context);
+  lc->thread = g_thread_self ();
+
+  plog_logger_record_async (lc->logger, NULL, lifecycle_done_cb, lc);
+  lifecycle_wait (lc, context);
+  g_assert_true (lc->ok);
+  g_assert_cmpuint (lc->notified_at_callback, ==, 1);
+  g_assert_true (plog_logger_dump (lc->logger, op, &error));
+  g_assert_no_error (error);
+
+  lifecycle_reset (lc);
+  plog_logger_stop_async (lc->logger, NULL, lifecycle_done_cb, lc);
+  lifecycle_wait (lc, context);
+  g_assert_true (lc->ok);
+  g_assert_cmpuint (lc->notified_at_callback, ==, 2);
+
+  g_main_context_pop_thread_default (context);
+  return NULL;
+}
+
+/* From a thread with a context of its own: everything arrives there,
+ * nothing in the logger's (main) context, which is not iterated. */
+static void
+test_record_async_thread_context (Fixture       *f,
+                                  gconstpointer  data)
+{
+  Lifecycle lc = { f->logger, NULL, 0, };
+  g_autoptr(GPtrArray) got = NULL;
+  gulong id;
+
+  id = g_signal_connect (f->logger, "notify::recording", G_CALLBACK (lifecycle_on_notify), &lc);
+  g_thread_join (g_thread_new ("lifecycle", lifecycle_thread_func, &lc));
+  drain_main_context ();
+  g_signal_handler_disconnect (f->logger, id);
+
+  g_assert_cmpuint (lc.notified, ==, 2);
+  g_assert_cmpuint (lc.notified_elsewhere, ==, 0);
+  g_assert_false (plog_logger_get_recording (f->logger));
+  got = plog_test_replay (f->logger);
+  g_assert_cmpuint (got->len, ==, 1);
+}
+
+/* Cancelled before the worker began: G_IO_ERROR_CANCELLED, and nothing
+ * changed. */
+static void
+test_record_async_cancelled (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Lifecycle lc = { f->logger, g_thread_self (), 0, };
+  guint n_logs = plog_test_count_files (f->path, ".log");
+  gulong id;
+
+  id = g_signal_connect (f->logger, "notify::recording", G_CALLBACK (lifecycle_on_notify), &lc);
+  g_cancellable_cancel (cancellable);
+
+  plog_logger_record_async (f->logger, cancellable, lifecycle_done_cb, &lc);
+  lifecycle_wait (&lc, NULL);
+  g_assert_error (lc.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (lc.ok);
+  g_assert_false (plog_logger_get_recording (f->logger));
+  g_assert_cmpuint (plog_test_count_files (f->path, ".log"), ==, n_logs);
+
+  record (f->logger);
+  lifecycle_reset (&lc);
+  plog_logger_stop_async (f->logger, cancellable, lifecycle_done_cb, &lc);
+  lifecycle_wait (&lc, NULL);
+  g_assert_error (lc.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (plog_logger_get_recording (f->logger));
+
+  lifecycle_reset (&lc);
+  plog_logger_flush_async (f->logger, cancellable, lifecycle_done_cb, &lc);
+  lifecycle_wait (&lc, NULL);
+  g_assert_error (lc.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  g_signal_handler_disconnect (f->logger, id);
+  /* the synchronous record's notification only */
+  g_assert_cmpuint (lc.notified, ==, 1);
+  g_clear_error (&lc.error);
+  stop (f->logger);
+}
+
+/* stop_async returns to the main loop while a compaction still runs, and
+ * completes once it landed; the main loop keeps running meanwhile. */
+static void
+test_stop_async_compaction (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("stop-async", 20000);
+  Lifecycle lc = { f->logger, g_thread_self (), 0, };
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
+  record (f->logger);
+  dump_all (f->logger, ops);
+  plog_logger_compact_async (f->logger, NULL, NULL, NULL);
+  plog_logger_stop_async (f->logger, NULL, lifecycle_done_cb, &lc);
+  /* the call returned before the stop */
+  g_assert_false (lc.done);
+
+  lifecycle_wait (&lc, NULL);
+  g_assert_no_error (lc.error);
+  g_assert_true (lc.ok);
+  g_assert_false (lc.recording_at_callback);
+  /* the compaction landed, and removed what it replaced, before the stop
+   * completed: one snapshot, and at most the log that took the dumps
+   * after the compaction's rotation */
+  g_assert_cmpuint (plog_test_count_files (f->path, ".snap"), ==, 1);
+  g_assert_cmpuint (plog_test_count_files (f->path, ".log"), <=, 1);
+  ITERATE_UNTIL (f->compacted >= 1, TIMEOUT_MS);
+
+  fixture_reopen (f);
+  {
+    g_autoptr(PlogTestModel) expected = plog_test_model_new_from_ops (ops);
+
+    assert_replays_to (f->logger, expected);
+  }
+}
+
+/* record, stop, clear and play from four threads at once, while a fifth
+ * dumps: they take turns, no call fails, and the directory replays. */
+typedef struct
+{
+  PlogLogger *logger;
+  gint stop_dumping;
+  guint n_dumped;
+  guint n_not_recording;
+} Turns;
+
+static gpointer
+turns_record_stop (gpointer data)
+{
+  Turns *t = data;
+
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (plog_logger_record (t->logger, &error));
+      g_assert_no_error (error);
+      g_assert_true (plog_logger_stop (t->logger, &error));
+      g_assert_no_error (error);
+    }
+  return NULL;
+}
+
+static gpointer
+turns_record (gpointer data)
+{
+  Turns *t = data;
+
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (plog_logger_record (t->logger, &error));
+      g_assert_no_error (error);
+    }
+  return NULL;
+}
+
+static gpointer
+turns_clear (gpointer data)
+{
+  Turns *t = data;
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (plog_logger_clear (t->logger, &error));
+      g_assert_no_error (error);
+    }
+  return NULL;
+}
+
+static gpointer
+turns_play (gpointer data)
+{
+  Turns *t = data;
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PlogCursor) cursor = plog_logger_open_cursor (t->logger, &error);
+      PlogOp *op;
+
+      g_assert_no_error (error);
+      while ((op = plog_cursor_next (cursor, NULL, &error)) != NULL)
+        plog_op_unref (op);
+      g_assert_no_error (error);
+    }
+  return NULL;
+}
+
+static gpointer
+turns_dump (gpointer data)
+{
+  Turns *t = data;
+
+  for (guint i = 0; !g_atomic_int_get (&t->stop_dumping); i++)
+    {
+      g_autofree char *key = g_strdup_printf ("turn-%u", i % 1000);
+      g_autoptr(PlogOp) op = op_put (key, "value", i);
+      g_autoptr(GError) error = NULL;
+
+      if (plog_logger_dump (t->logger, op, &error))
+        t->n_dumped++;
+      else
+        {
+          g_assert_error (error, PLOG_ERROR, PLOG_ERROR_NOT_RECORDING);
+          t->n_not_recording++;
+        }
+    }
+  return NULL;
+}
+
+static void
+test_threads_lifecycle (Fixture       *f,
+                        gconstpointer  data)
+{
+  Turns t = { f->logger, 0, };
+  GThread *threads[4];
+  GThread *dumper;
+  guint n_logs;
+
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
+  plog_logger_limit (f->logger, 64 * 1024);
+  dumper = g_thread_new ("dump", turns_dump, &t);
+  threads[0] = g_thread_new ("record-stop", turns_record_stop, &t);
+  threads[1] = g_thread_new ("record", turns_record, &t);
+  threads[2] = g_thread_new ("clear", turns_clear, &t);
+  threads[3] = g_thread_new ("play", turns_play, &t);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+  g_atomic_int_set (&t.stop_dumping, TRUE);
+  g_thread_join (dumper);
+  g_test_message ("%u dumps taken, %u refused while not recording",
+                  t.n_dumped, t.n_not_recording);
+
+  /* One record() that finds the logger recording starts nothing more. */
+  record (f->logger);
+  n_logs = plog_test_count_files (f->path, ".log");
+  record (f->logger);
+  g_assert_cmpuint (plog_test_count_files (f->path, ".log"), ==, n_logs);
+  stop (f->logger);
+  drain_main_context ();
+
+  fixture_reopen (f);
+  g_ptr_array_unref (plog_test_replay (f->logger));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -3417,6 +3816,12 @@ main (int   argc,
   ADD ("/logger/play-async/cancelled", test_play_async_cancelled, TRUE);
   ADD ("/logger/play-async/lets-paints-run", test_play_async_lets_paints_run, TRUE);
   ADD ("/logger/play-async/cancel-idle-context", test_play_async_cancel_idle_context, TRUE);
+
+  ADD ("/logger/record-async/main-loop", test_record_async_main_loop, TRUE);
+  ADD ("/logger/record-async/thread-context", test_record_async_thread_context, TRUE);
+  ADD ("/logger/record-async/cancelled", test_record_async_cancelled, TRUE);
+  ADD ("/logger/stop-async/compaction", test_stop_async_compaction, TRUE);
+  ADD ("/logger/threads/lifecycle", test_threads_lifecycle, TRUE);
 
   ADD ("/logger/compact/explicit", test_compact_explicit, TRUE);
   ADD ("/logger/compact/mixed", test_compact_mixed, TRUE);

@@ -15,6 +15,9 @@ import Plog from 'gi://Plog?version=1.0';
 
 Gio._promisify(Plog.Logger.prototype, 'compact_async', 'compact_finish');
 Gio._promisify(Plog.Logger.prototype, 'play_async', 'play_finish');
+Gio._promisify(Plog.Logger.prototype, 'record_async', 'record_finish');
+Gio._promisify(Plog.Logger.prototype, 'stop_async', 'stop_finish');
+Gio._promisify(Plog.Logger.prototype, 'flush_async', 'flush_finish');
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -671,6 +674,40 @@ async function testAsyncAwait() {
         Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED, 'await cancelled play_async()');
 }
 
+// record_async, flush_async and stop_async with await: `recording` is
+// notified before each promise resolves.
+async function testLifecycleAwait() {
+    const dir = makeTempDir();
+    const logger = Plog.Logger.new(dir);
+    const ops = everyKind();
+    const notified = [];
+    logger.connect('notify::recording', self => notified.push(self.recording));
+
+    assert(await logger.record_async(null), 'await record_async()');
+    assertEqual(notified, [true], 'notified before record_async() resolved');
+    ops.forEach(op => logger.dump(op));
+    assert(await logger.flush_async(null), 'await flush_async()');
+    assert(await logger.stop_async(null), 'await stop_async()');
+    assertEqual(notified, [true, false], 'notified before stop_async() resolved');
+    assertThrows(() => logger.dump(ops[0]),
+        Plog.Error, Plog.Error.NOT_RECORDING, 'dump() after stop_async()');
+
+    const cancellable = new Gio.Cancellable();
+    cancellable.cancel();
+    await assertRejects(logger.record_async(cancellable),
+        Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED, 'await cancelled record_async()');
+    assert(!logger.recording, 'not recording after a cancelled record_async()');
+
+    const model = new Model();
+    ops.forEach(op => model.apply(op));
+    const replayed = new Model();
+    const cursor = logger.open_cursor();
+    for (let op; (op = cursor.next(null)) !== null;)
+        replayed.apply(op);
+    assertEqual(replayed, model, 'state after stop_async()');
+    logger.close();
+}
+
 function testErrors() {
     const dir = makeTempDir();
     const logger = Plog.Logger.new(dir);
@@ -787,6 +824,7 @@ const tests = [
     ['automatic compactions with a small max-size', testAutomaticCompaction],
     ['compact_async and play_async on a GLib.MainLoop', testAsyncMainLoop],
     ['compact_async and play_async with _promisify and await', testAsyncAwait],
+    ['record_async, flush_async and stop_async with _promisify and await', testLifecycleAwait],
     ['errors', testErrors],
     ['a large replay through a cursor', testLargeCursorReplay],
 ];

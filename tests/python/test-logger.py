@@ -502,6 +502,50 @@ class CompactionTests(LoggerTestCase):
         self.logger.stop()
         self.assertEqual(self.replayed_state(), model)
 
+    def test_record_stop_flush_async(self):
+        expected = every_kind()
+        loop = GLib.MainLoop()
+        notified, results = [], []
+
+        def on_notify(logger, pspec):
+            self.note_thread()
+            notified.append(logger.props.recording)
+
+        def done(finish):
+            def callback(logger, result):
+                self.note_thread()
+                try:
+                    results.append((finish(logger, result), list(notified)))
+                except GLib.Error as e:
+                    results.append(e)
+                loop.quit()
+            return callback
+
+        self.logger.connect('notify::recording', on_notify)
+        self.logger.record_async(None, done(Plog.Logger.record_finish))
+        self.run_loop(loop)
+        # Notified in this thread, before the callback.
+        self.assertEqual(results, [(True, [True])])
+        for op in expected:
+            self.logger.dump(op)
+        self.logger.flush_async(None, done(Plog.Logger.flush_finish))
+        self.run_loop(loop)
+        self.logger.stop_async(None, done(Plog.Logger.stop_finish))
+        self.run_loop(loop)
+        self.assertEqual(results[1:], [(True, [True]), (True, [True, False])])
+        with self.assertRaises(GLib.Error) as caught:
+            self.logger.dump(expected[0])
+        self.assertPlogError(caught.exception, Plog.Error.NOT_RECORDING)
+
+        cancellable = Gio.Cancellable()
+        cancellable.cancel()
+        self.logger.record_async(cancellable, done(Plog.Logger.record_finish))
+        self.run_loop(loop)
+        self.assertTrue(results[-1].matches(Gio.io_error_quark(),
+                                            Gio.IOErrorEnum.CANCELLED))
+        self.assertFalse(self.logger.props.recording)
+        self.assertEqual(list(self.logger.open_cursor()), expected)
+
     def test_play_async(self):
         expected = every_kind()
         self.record_ops(expected)
@@ -581,11 +625,11 @@ class CompactionTests(LoggerTestCase):
         self.logger.connect('replayed', lambda logger, op: replayed.append(op))
 
         async def main():
-            self.logger.record()
+            self.assertTrue(await self.logger.record_async())
             for op in expected:
                 self.logger.dump(op)
             self.assertTrue(await self.logger.compact_async())
-            self.logger.stop()
+            self.assertTrue(await self.logger.stop_async())
             self.assertTrue(await self.logger.play_async())
 
         policy = asyncio.get_event_loop_policy()

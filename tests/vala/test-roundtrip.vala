@@ -121,7 +121,8 @@ static void test_round_trip (string directory) throws Error {
         check (directory in e.message, "message names the directory");
     }
 
-    /* compact_async and play_async on a main loop. */
+    /* record_async, compact_async, flush_async, stop_async and
+     * play_async on a main loop. */
     var loop = new MainLoop ();
     int n_compacted = 0;
     logger.compacted.connect (() => n_compacted++);
@@ -155,9 +156,12 @@ static void test_round_trip (string directory) throws Error {
 delegate void Collect (Plog.Op op);
 
 static async void run_async (Plog.Logger logger, Collect collect) throws Error {
-    logger.record ();
+    yield logger.record_async ();
+    check (logger.recording, "recording after record_async ()");
     yield logger.compact_async ();
-    logger.stop ();
+    yield logger.flush_async ();
+    yield logger.stop_async ();
+    check (!logger.recording, "not recording after stop_async ()");
     var handler = logger.replayed.connect ((op) => collect (op));
     try {
         yield logger.play_async (null);
