@@ -49,14 +49,16 @@
  *
  * Every method may be called from any thread, at any time, as long as
  * the caller holds a reference to the logger. [method@Plog.Logger.record],
- * [method@Plog.Logger.stop], [method@Plog.Logger.clear] and
- * [method@Plog.Logger.close] take turns: one called while another runs,
- * on another thread or in the worker of an asynchronous form, waits for
- * it. [method@Plog.Logger.record] and [method@Plog.Logger.stop] may take
- * long (the first reads and checks every file, the second waits for a
- * running compaction), so a program with a main loop calls
- * [method@Plog.Logger.record_async] and [method@Plog.Logger.stop_async]
- * instead, and [method@Plog.Logger.play_async] to replay.
+ * [method@Plog.Logger.stop], [method@Plog.Logger.clear],
+ * [method@Plog.Logger.close] and the asynchronous forms of the first
+ * three and of [method@Plog.Logger.flush] take turns, in the order they
+ * were called: one called while another runs, on another thread or in
+ * the worker of an asynchronous form, waits for it. [method@Plog.Logger.record]
+ * and [method@Plog.Logger.stop] may take long (the first reads and
+ * checks every file, the second waits for a running compaction), so a
+ * program with a main loop calls [method@Plog.Logger.record_async] and
+ * [method@Plog.Logger.stop_async] instead, and
+ * [method@Plog.Logger.play_async] to replay.
  *
  * Signals are emitted only in a main context you own:
  * [signal@Plog.Logger::replayed] in the thread that calls
@@ -93,10 +95,15 @@ struct _PlogLogger
   PlogWriter    *writer;         /* (owned) (nullable) */
   PlogCompactor *compactor;      /* (owned) (nullable) */
   gint64         max_size;       /* (atomic) */
-  PlogSyncMode   sync_mode;
+  gint           sync_mode;      /* (atomic): a PlogSyncMode */
   GError        *init_error;     /* (owned) (nullable) */
   GMutex         init_lock;      /* initialization against itself */
-  GMutex         lifecycle_lock; /* record, stop, clear and close take turns */
+  /* record, stop, clear, close and the asynchronous forms take turns,
+   * in the order they were called (see turn_take()). */
+  GMutex         turn_lock;
+  GCond          turn_cond;
+  guint64        next_ticket;    /* under turn_lock */
+  guint64        serving;        /* under turn_lock: whose turn it is */
   /* Not bit fields: each is written under a different lock, or none. */
   gboolean       init_done;      /* under init_lock */
   gboolean       recording;      /* (atomic) */
@@ -242,7 +249,7 @@ plog_logger_initable_init (GInitable     *initable,
   dir = plog_directory_open (self->path, &self->init_error);
   if (dir == NULL)
     goto failed;
-  self->writer = plog_writer_new (dir, self->sync_mode);
+  self->writer = plog_writer_new (dir, g_atomic_int_get (&self->sync_mode));
   plog_writer_set_max_size (self->writer, plog_logger_get_max_size (self));
   landed = g_atomic_rc_box_new0 (LandedData);
   g_weak_ref_init (&landed->logger, self);
@@ -266,6 +273,49 @@ plog_logger_initable_iface_init (GInitableIface *iface)
   iface->init = plog_logger_initable_init;
 }
 
+/* Turns. record, stop, clear and close, and the asynchronous forms of
+ * record, stop, clear and flush, run one at a time, in the order they
+ * were called: each takes a ticket when it is called (an asynchronous
+ * form in its caller's thread, not when its worker runs) and runs when
+ * its number comes up. A plain mutex would let a stop() called after a
+ * record_async() run before the record's worker took the mutex. */
+static guint64
+turn_take (PlogLogger *self)
+{
+  guint64 ticket;
+
+  g_mutex_lock (&self->turn_lock);
+  ticket = self->next_ticket++;
+  g_mutex_unlock (&self->turn_lock);
+  return ticket;
+}
+
+static void
+turn_wait (PlogLogger *self,
+           guint64     ticket)
+{
+  g_mutex_lock (&self->turn_lock);
+  while (self->serving != ticket)
+    g_cond_wait (&self->turn_cond, &self->turn_lock);
+  g_mutex_unlock (&self->turn_lock);
+}
+
+static void
+turn_end (PlogLogger *self)
+{
+  g_mutex_lock (&self->turn_lock);
+  self->serving++;
+  g_cond_broadcast (&self->turn_cond);
+  g_mutex_unlock (&self->turn_lock);
+}
+
+/* The caller's turn, now: for the synchronous calls. */
+static void
+turn_begin (PlogLogger *self)
+{
+  turn_wait (self, turn_take (self));
+}
+
 /* Closes the logger, once: first the compactor's thread, after the
  * compaction it runs, so that no dump that races with this starts
  * another; then the writer, dropping what cannot be written; then the
@@ -277,16 +327,17 @@ close_logger (PlogLogger  *self,
               gboolean    *stopped,
               GError     **error)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lifecycle_lock);
   gboolean ok = TRUE;
 
   *stopped = FALSE;
+  turn_begin (self);
   /* Against an initialization on another thread: after this, it either
    * has finished, and is undone here, or will not run. */
   g_mutex_lock (&self->init_lock);
   if (g_atomic_int_get (&self->closed))
     {
       g_mutex_unlock (&self->init_lock);
+      turn_end (self);
       return TRUE;
     }
   g_atomic_int_set (&self->closed, TRUE);
@@ -294,15 +345,17 @@ close_logger (PlogLogger  *self,
 
   if (self->compactor != NULL)
     plog_compactor_shutdown (self->compactor);
-  if (self->dir == NULL)
-    return TRUE;
-  plog_directory_lock_changes (self->dir);
-  if (plog_writer_is_open (self->writer))
-    ok = plog_writer_close (self->writer, TRUE, error);
-  *stopped = g_atomic_int_get (&self->recording);
-  g_atomic_int_set (&self->recording, FALSE);
-  plog_directory_unlock_changes (self->dir);
-  plog_directory_release_lock (self->dir);
+  if (self->dir != NULL)
+    {
+      plog_directory_lock_changes (self->dir);
+      if (plog_writer_is_open (self->writer))
+        ok = plog_writer_close (self->writer, TRUE, error);
+      *stopped = g_atomic_int_get (&self->recording);
+      g_atomic_int_set (&self->recording, FALSE);
+      plog_directory_unlock_changes (self->dir);
+      plog_directory_release_lock (self->dir);
+    }
+  turn_end (self);
   return ok;
 }
 
@@ -350,7 +403,8 @@ plog_logger_finalize (GObject *object)
   g_clear_pointer (&self->main_context, g_main_context_unref);
   g_clear_error (&self->init_error);
   g_mutex_clear (&self->init_lock);
-  g_mutex_clear (&self->lifecycle_lock);
+  g_mutex_clear (&self->turn_lock);
+  g_cond_clear (&self->turn_cond);
 
   G_OBJECT_CLASS (plog_logger_parent_class)->finalize (object);
 }
@@ -378,7 +432,7 @@ plog_logger_get_property (GObject    *object,
       break;
 
     case PROP_SYNC_MODE:
-      g_value_set_enum (value, self->sync_mode);
+      g_value_set_enum (value, g_atomic_int_get (&self->sync_mode));
       break;
 
     default:
@@ -583,9 +637,10 @@ static void
 plog_logger_init (PlogLogger *self)
 {
   self->main_context = g_main_context_ref_thread_default ();
-  self->sync_mode = PLOG_SYNC_MODE_PERIODIC;
+  g_atomic_int_set (&self->sync_mode, PLOG_SYNC_MODE_PERIODIC);
   g_mutex_init (&self->init_lock);
-  g_mutex_init (&self->lifecycle_lock);
+  g_mutex_init (&self->turn_lock);
+  g_cond_init (&self->turn_cond);
 }
 
 /**
@@ -702,7 +757,7 @@ plog_logger_get_sync_mode (PlogLogger *self)
 {
   g_return_val_if_fail (PLOG_IS_LOGGER (self), PLOG_SYNC_MODE_PERIODIC);
 
-  return self->sync_mode;
+  return g_atomic_int_get (&self->sync_mode);
 }
 
 /**
@@ -722,11 +777,11 @@ plog_logger_set_sync_mode (PlogLogger   *self,
   g_return_if_fail (PLOG_IS_LOGGER (self));
   g_return_if_fail (sync_mode <= PLOG_SYNC_MODE_ALWAYS);
 
-  if (self->sync_mode == sync_mode)
+  if ((PlogSyncMode) g_atomic_int_get (&self->sync_mode) == sync_mode)
     return;
   /* Against an initialization that creates the writer meanwhile. */
   g_mutex_lock (&self->init_lock);
-  self->sync_mode = sync_mode;
+  g_atomic_int_set (&self->sync_mode, sync_mode);
   if (self->writer != NULL)
     plog_writer_set_sync_mode (self->writer, sync_mode);
   g_mutex_unlock (&self->init_lock);
@@ -799,14 +854,14 @@ repair_torn_tail (PlogLogger  *self,
   return plog_segment_close (fd, path, error);
 }
 
-/* plog_logger_record() without the notification, which its caller
- * emits in its own context. Sets @started when it started recording. */
+/* plog_logger_record() in the caller's turn, without the notification,
+ * which the caller emits in its own context. Sets @started when it
+ * started recording. */
 static gboolean
 record_internal (PlogLogger  *self,
                  gboolean    *started,
                  GError     **error)
 {
-  g_autoptr(GMutexLocker) locker = NULL;
   guint n_files = 0;
   gint64 newest_log_size = 0;
   gboolean ok;
@@ -814,8 +869,6 @@ record_internal (PlogLogger  *self,
   *started = FALSE;
   if (!logger_ready (self, error))
     return FALSE;
-
-  locker = g_mutex_locker_new (&self->lifecycle_lock);
   if (g_atomic_int_get (&self->recording))
     return TRUE;
 
@@ -873,11 +926,15 @@ plog_logger_record (PlogLogger  *self,
                     GError     **error)
 {
   gboolean started;
+  gboolean ok;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!record_internal (self, &started, error))
+  turn_begin (self);
+  ok = record_internal (self, &started, error);
+  turn_end (self);
+  if (!ok)
     return FALSE;
   if (started)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
@@ -1005,15 +1062,14 @@ plog_logger_flush (PlogLogger  *self,
   return plog_writer_flush (self->writer, error);
 }
 
-/* plog_logger_stop() without the notification, which its caller emits
- * in its own context. Sets @stopped when it stopped recording, which a
- * failed stop may have done too. */
+/* plog_logger_stop() in the caller's turn, without the notification,
+ * which the caller emits in its own context. Sets @stopped when it
+ * stopped recording, which a failed stop may have done too. */
 static gboolean
 stop_internal (PlogLogger  *self,
                gboolean    *stopped,
                GError     **error)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lifecycle_lock);
   gboolean ok;
 
   *stopped = FALSE;
@@ -1065,29 +1121,58 @@ plog_logger_stop (PlogLogger  *self,
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  turn_begin (self);
   ok = stop_internal (self, &stopped, error);
+  turn_end (self);
   if (stopped)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
   return ok;
 }
 
-/* The asynchronous forms of record, stop and flush. The call runs on a
- * worker thread in an inner task; the inner task's callback, in the
- * caller's context, notifies :recording when the call changed it, then
- * completes the caller's task, so that the caller's callback sees the
- * notification first, and never runs on the worker. */
+/* plog_logger_clear() in the caller's turn, without the notification,
+ * which the caller emits in its own context. Sets @stopped when the clear
+ * stopped the logger. */
+static gboolean
+clear_internal (PlogLogger  *self,
+                gboolean    *stopped,
+                GError     **error)
+{
+  gboolean ok;
+
+  *stopped = FALSE;
+  if (!logger_ready (self, error))
+    return FALSE;
+  ok = plog_compactor_clear (self->compactor, stopped, error);
+  *stopped = *stopped && g_atomic_int_get (&self->recording);
+  if (*stopped)
+    g_atomic_int_set (&self->recording, FALSE);
+  return ok;
+}
+
+/* The asynchronous forms of record, stop, clear and flush. The call takes
+ * its turn when it is made, and runs on a worker thread in an inner
+ * task; the inner task's callback, in the caller's context, notifies
+ * :recording when the call changed it, then completes the caller's task,
+ * so that the caller's callback sees the notification first, and never
+ * runs on the worker. The inner task has no source object: only the
+ * caller's task holds the logger, and drops it in the caller's context,
+ * so that the last reference never goes on a worker thread (where its
+ * disposal would close the directory late, or wait for a compaction). */
 
 typedef enum
 {
   LIFECYCLE_RECORD,
   LIFECYCLE_STOP,
+  LIFECYCLE_CLEAR,
   LIFECYCLE_FLUSH,
 } LifecycleCall;
 
 typedef struct
 {
-  LifecycleCall call;
-  gboolean      changed;        /* set on the worker, read after it returned */
+  PlogLogger    *logger;        /* (unowned): the caller's task holds it */
+  LifecycleCall  call;
+  guint64        ticket;
+  gboolean       changed;       /* set on the worker, read after it returned */
 } LifecycleData;
 
 static void
@@ -1096,29 +1181,38 @@ lifecycle_thread (GTask        *task,
                   gpointer      task_data,
                   GCancellable *cancellable)
 {
-  PlogLogger *self = source_object;
   LifecycleData *data = task_data;
+  PlogLogger *self = data->logger;
   GError *error = NULL;
   gboolean ok = FALSE;
 
-  /* Cancelled before it began; once begun, it runs to its end. */
-  if (g_task_return_error_if_cancelled (task))
-    return;
-
-  switch (data->call)
+  turn_wait (self, data->ticket);
+  /* Cancelled before its turn came; once begun, it runs to its end. */
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    ok = FALSE;
+  else
     {
-    case LIFECYCLE_RECORD:
-      ok = record_internal (self, &data->changed, &error);
-      break;
-    case LIFECYCLE_STOP:
-      ok = stop_internal (self, &data->changed, &error);
-      break;
-    case LIFECYCLE_FLUSH:
-      ok = plog_logger_flush (self, &error);
-      break;
-    default:
-      g_assert_not_reached ();
+      switch (data->call)
+        {
+        case LIFECYCLE_RECORD:
+          ok = record_internal (self, &data->changed, &error);
+          break;
+        case LIFECYCLE_STOP:
+          ok = stop_internal (self, &data->changed, &error);
+          break;
+        case LIFECYCLE_CLEAR:
+          ok = clear_internal (self, &data->changed, &error);
+          break;
+        case LIFECYCLE_FLUSH:
+          ok = plog_logger_flush (self, &error);
+          break;
+        default:
+          g_assert_not_reached ();
+        }
     }
+  /* The turn passes before the caller hears of the result, so that its
+   * callback may make a synchronous call. */
+  turn_end (self);
   if (ok)
     g_task_return_boolean (task, TRUE);
   else
@@ -1130,13 +1224,12 @@ lifecycle_done (GObject      *source_object,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
-  PlogLogger *self = PLOG_LOGGER (source_object);
   g_autoptr(GTask) task = user_data;
   LifecycleData *data = g_task_get_task_data (G_TASK (result));
   GError *error = NULL;
 
   if (data->changed)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
+    g_object_notify_by_pspec (G_OBJECT (data->logger), properties[PROP_RECORDING]);
   if (g_task_propagate_boolean (G_TASK (result), &error))
     g_task_return_boolean (task, TRUE);
   else
@@ -1162,12 +1255,20 @@ lifecycle_async (PlogLogger          *self,
   g_task_set_check_cancellable (task, FALSE);
 
   data = g_new0 (LifecycleData, 1);
+  data->logger = self;
   data->call = call;
-  inner = g_task_new (self, cancellable, lifecycle_done, g_object_ref (task));
+  inner = g_task_new (NULL, cancellable, lifecycle_done, g_object_ref (task));
   g_task_set_source_tag (inner, source_tag);
   g_task_set_check_cancellable (inner, FALSE);
   g_task_set_task_data (inner, data, g_free);
+  /* The ticket and the queueing together: GLib's pool starts the tasks
+   * of one priority in the order they were queued (gtask.c sorts them by
+   * priority only), so a worker never waits for the turn of a task that
+   * was queued after it, even when every thread of the pool is busy. */
+  g_mutex_lock (&self->turn_lock);
+  data->ticket = self->next_ticket++;
   g_task_run_in_thread (inner, lifecycle_thread);
+  g_mutex_unlock (&self->turn_lock);
 }
 
 /**
@@ -1183,12 +1284,17 @@ lifecycle_async (PlogLogger          *self,
  * the thread-default main context of the caller, before @callback runs
  * there.
  *
- * Until it completes, [method@Plog.Logger.dump] fails with
- * [error@Plog.Error.NOT_RECORDING], as before any record. A
- * [method@Plog.Logger.stop], [method@Plog.Logger.clear] or
- * [method@Plog.Logger.close] called meanwhile waits for it.
+ * Until the worker has opened the new log, [method@Plog.Logger.dump]
+ * fails with [error@Plog.Error.NOT_RECORDING], as before any record;
+ * from then on dumps are taken, and
+ * [method@Plog.Logger.get_recording] returns `TRUE`, even before the
+ * notification and @callback come. It takes its turn among
+ * [method@Plog.Logger.record], [method@Plog.Logger.stop],
+ * [method@Plog.Logger.clear], [method@Plog.Logger.close] and their
+ * asynchronous forms when it is called: a stop called after it, even
+ * before its worker began, stops what it started.
  *
- * Cancelling @cancellable before the worker begins fails the call with
+ * Cancelling @cancellable before its turn comes fails the call with
  * `G_IO_ERROR_CANCELLED` and changes nothing; once begun, the call runs
  * to its end and reports what it did.
  *
@@ -1246,14 +1352,17 @@ plog_logger_record_finish (PlogLogger    *self,
  * main context of the caller, before @callback runs there.
  *
  * Dumps go on being taken until the log closes; a dump that comes after
- * fails with [error@Plog.Error.NOT_RECORDING]. A
- * [method@Plog.Logger.record], [method@Plog.Logger.clear] or
- * [method@Plog.Logger.close] called meanwhile waits for it.
+ * fails with [error@Plog.Error.NOT_RECORDING]. It takes its turn among
+ * [method@Plog.Logger.record], [method@Plog.Logger.stop],
+ * [method@Plog.Logger.clear], [method@Plog.Logger.close] and their
+ * asynchronous forms when it is called: it stops what a record called
+ * before it started, and a record called after it starts again.
  *
  * A GTK application that stops its logger at its end holds itself
- * (`g_application_hold()`) until @callback runs.
+ * (`g_application_hold()`) until @callback runs, then drops the logger,
+ * whose disposal is quick once it is stopped.
  *
- * Cancelling @cancellable before the worker begins fails the call with
+ * Cancelling @cancellable before its turn comes fails the call with
  * `G_IO_ERROR_CANCELLED` and changes nothing; once begun, the call runs
  * to its end and reports what it did.
  *
@@ -1306,9 +1415,12 @@ plog_logger_stop_finish (PlogLogger    *self,
  *
  * Makes every op dumped before the call durable, as
  * [method@Plog.Logger.flush] does, on a worker thread, so that the sync
- * does not block the caller's main loop.
+ * does not block the caller's main loop. Unlike
+ * [method@Plog.Logger.flush], it takes its turn among the calls of
+ * [method@Plog.Logger.record_async] and its kin, so that it runs after
+ * a record or stop called before it.
  *
- * Cancelling @cancellable before the worker begins fails the call with
+ * Cancelling @cancellable before its turn comes fails the call with
  * `G_IO_ERROR_CANCELLED`; once begun, the call runs to its end and
  * reports what it did.
  *
@@ -1348,6 +1460,66 @@ plog_logger_flush_finish (PlogLogger    *self,
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_async_result_is_tagged (result, plog_logger_flush_async), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * plog_logger_clear_async:
+ * @self: a `PlogLogger`
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when the logger is cleared, or failed to be
+ * @user_data: data for @callback
+ *
+ * Clears the logger as [method@Plog.Logger.clear] does, on a worker
+ * thread: a clear syncs the directory several times, and waits for a
+ * running compaction. When the clear stops the logger,
+ * [property@Plog.Logger:recording] is notified in the thread-default
+ * main context of the caller, before @callback runs there. It takes its
+ * turn among [method@Plog.Logger.record], [method@Plog.Logger.stop],
+ * [method@Plog.Logger.clear], [method@Plog.Logger.close] and their
+ * asynchronous forms when it is called.
+ *
+ * Cancelling @cancellable before its turn comes fails the call with
+ * `G_IO_ERROR_CANCELLED` and changes nothing; once begun, the call runs
+ * to its end and reports what it did.
+ *
+ * Since: 1.0
+ */
+void
+plog_logger_clear_async (PlogLogger          *self,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_return_if_fail (PLOG_IS_LOGGER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  lifecycle_async (self, LIFECYCLE_CLEAR, plog_logger_clear_async,
+                   cancellable, callback, user_data);
+}
+
+/**
+ * plog_logger_clear_finish:
+ * @self: a `PlogLogger`
+ * @result: the `GAsyncResult`
+ * @error: return location for an error
+ *
+ * Finishes [method@Plog.Logger.clear_async].
+ *
+ * Returns: `TRUE` on success; `FALSE` with @error set, to the errors of
+ *   [method@Plog.Logger.clear] or `G_IO_ERROR_CANCELLED`
+ *
+ * Since: 1.0
+ */
+gboolean
+plog_logger_clear_finish (PlogLogger    *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, plog_logger_clear_async), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }
@@ -1426,25 +1598,15 @@ gboolean
 plog_logger_clear (PlogLogger  *self,
                    GError     **error)
 {
-  g_autoptr(GMutexLocker) locker = NULL;
-  gboolean stopped = FALSE;
+  gboolean stopped;
   gboolean ok;
 
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  if (!logger_ready (self, error))
-    return FALSE;
 
-  locker = g_mutex_locker_new (&self->lifecycle_lock);
-  /* Closed on another thread since. */
-  if (g_atomic_int_get (&self->closed))
-    return plog_set_closed_error (error, plog_logger_get_directory (self));
-  ok = plog_compactor_clear (self->compactor, &stopped, error);
-  stopped = stopped && g_atomic_int_get (&self->recording);
-  if (stopped)
-    g_atomic_int_set (&self->recording, FALSE);
-  g_clear_pointer (&locker, g_mutex_locker_free);
-
+  turn_begin (self);
+  ok = clear_internal (self, &stopped, error);
+  turn_end (self);
   if (stopped)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
   return ok;

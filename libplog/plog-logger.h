@@ -128,6 +128,15 @@ gboolean      plog_logger_flush_finish      (PlogLogger           *self,
                                              GAsyncResult         *result,
                                              GError              **error);
 PLOG_AVAILABLE_IN_ALL
+void          plog_logger_clear_async       (PlogLogger           *self,
+                                             GCancellable         *cancellable,
+                                             GAsyncReadyCallback   callback,
+                                             gpointer              user_data);
+PLOG_AVAILABLE_IN_ALL
+gboolean      plog_logger_clear_finish      (PlogLogger           *self,
+                                             GAsyncResult         *result,
+                                             GError              **error);
+PLOG_AVAILABLE_IN_ALL
 gboolean      plog_logger_close             (PlogLogger           *self,
                                              GError              **error);
 PLOG_AVAILABLE_IN_ALL

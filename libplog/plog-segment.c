@@ -21,9 +21,11 @@
 
 /* A file's data is cut short only while no reader has it mapped: a
  * mapping touched past the end of its file raises SIGBUS. Readers map
- * only to search for a good record after damage, and the data is cut
- * only by plog_segment_truncate(), so neither is ever contended for
- * long. Per process, not per directory: both are rare. */
+ * only to search for a good record after damage, and data is cut only
+ * by plog_segment_truncate(): record()'s torn-tail repair, and the
+ * writer taking back a failed write (never below what a cursor pinned).
+ * So neither is ever contended for long, and one lock per process
+ * will do. */
 static GRWLock map_lock;
 
 static const guint8 segment_magic[4] = { 'P', 'L', 'O', 'G' };

@@ -3410,6 +3410,8 @@ lifecycle_done_cb (GObject      *source,
     lc->ok = plog_logger_stop_finish (logger, result, &lc->error);
   else if (g_async_result_is_tagged (result, plog_logger_flush_async))
     lc->ok = plog_logger_flush_finish (logger, result, &lc->error);
+  else if (g_async_result_is_tagged (result, plog_logger_clear_async))
+    lc->ok = plog_logger_clear_finish (logger, result, &lc->error);
   else
     g_assert_not_reached ();
   lc->done = TRUE;
@@ -3621,6 +3623,145 @@ test_stop_async_compaction (Fixture       *f,
   }
 }
 
+/* Calls take their turn when they are made: a stop() made right after a
+ * record_async() stops what the record starts, even when the record's
+ * worker has not begun; and asynchronous calls run in the order they
+ * were made, so that a record made after a stop_async() leaves the
+ * logger recording. */
+typedef struct
+{
+  GString *order;
+  guint pending;
+} OrderData;
+
+static void
+order_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  OrderData *o = user_data;
+  PlogLogger *logger = PLOG_LOGGER (source);
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  if (g_async_result_is_tagged (result, plog_logger_record_async))
+    {
+      ok = plog_logger_record_finish (logger, result, &error);
+      g_string_append_c (o->order, 'r');
+    }
+  else if (g_async_result_is_tagged (result, plog_logger_stop_async))
+    {
+      ok = plog_logger_stop_finish (logger, result, &error);
+      g_string_append_c (o->order, 's');
+    }
+  else if (g_async_result_is_tagged (result, plog_logger_clear_async))
+    {
+      ok = plog_logger_clear_finish (logger, result, &error);
+      g_string_append_c (o->order, 'c');
+    }
+  else
+    {
+      ok = plog_logger_flush_finish (logger, result, &error);
+      g_string_append_c (o->order, 'f');
+    }
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  o->pending--;
+}
+
+static void
+test_lifecycle_order (Fixture       *f,
+                      gconstpointer  data)
+{
+  OrderData o = { g_string_new (NULL), 0 };
+
+  for (guint round = 0; round < 50; round++)
+    {
+      /* a synchronous stop right after */
+      o.pending = 1;
+      plog_logger_record_async (f->logger, NULL, order_done_cb, &o);
+      stop (f->logger);
+      ITERATE_UNTIL (o.pending == 0, TIMEOUT_MS);
+      g_assert_false (plog_logger_get_recording (f->logger));
+
+      /* asynchronous calls, none awaited */
+      g_string_truncate (o.order, 0);
+      o.pending = 5;
+      plog_logger_record_async (f->logger, NULL, order_done_cb, &o);
+      plog_logger_flush_async (f->logger, NULL, order_done_cb, &o);
+      plog_logger_clear_async (f->logger, NULL, order_done_cb, &o);
+      plog_logger_stop_async (f->logger, NULL, order_done_cb, &o);
+      plog_logger_record_async (f->logger, NULL, order_done_cb, &o);
+      ITERATE_UNTIL (o.pending == 0, TIMEOUT_MS);
+      /* Each completed once; the callbacks of two calls may come in
+       * either order, since a worker's turn ends before its task
+       * completes. The last call to run was the record. */
+      g_assert_cmpuint (o.order->len, ==, 5);
+      g_assert_true (plog_logger_get_recording (f->logger));
+      stop (f->logger);
+    }
+  g_string_free (o.order, TRUE);
+}
+
+/* clear_async while recording: the logger goes on recording into a fresh
+ * log, and what was dumped before is gone. */
+static void
+test_clear_async (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GPtrArray) before = numbered_ops ("before", 100);
+  g_autoptr(GPtrArray) after = numbered_ops ("after", 10);
+  Lifecycle lc = { f->logger, g_thread_self (), 0, };
+
+  record (f->logger);
+  dump_all (f->logger, before);
+  plog_logger_clear_async (f->logger, NULL, lifecycle_done_cb, &lc);
+  lifecycle_wait (&lc, NULL);
+  g_assert_no_error (lc.error);
+  g_assert_true (lc.ok);
+  g_assert_true (plog_logger_get_recording (f->logger));
+  dump_all (f->logger, after);
+  stop (f->logger);
+  assert_replays (f->logger, after);
+}
+
+/* A callback that drops the last reference to the logger: the logger
+ * goes in the caller's context, before the callback's source is done,
+ * so that its directory is free as soon as the callback returned. */
+static void
+drop_logger_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (plog_logger_stop_finish (PLOG_LOGGER (source), result, &error));
+  g_assert_no_error (error);
+  g_object_unref (source);
+  *done = TRUE;
+}
+
+static void
+test_stop_async_last_reference (Fixture       *f,
+                                gconstpointer  data)
+{
+  for (guint i = 0; i < 200; i++)
+    {
+      PlogLogger *logger = open_logger (f->path);
+      g_autoptr(GError) error = NULL;
+      gpointer weak = logger;
+      gboolean done = FALSE;
+
+      g_object_add_weak_pointer (G_OBJECT (logger), &weak);
+      plog_logger_set_sync_mode (logger, PLOG_SYNC_MODE_NONE);
+      record (logger);
+      plog_logger_stop_async (logger, NULL, drop_logger_cb, &done);
+      ITERATE_UNTIL (done, TIMEOUT_MS);
+      g_assert_null (weak);
+    }
+}
+
 /* record, stop, clear and play from four threads at once, while a fifth
  * dumps: they take turns, no call fails, and the directory replays. */
 typedef struct
@@ -3821,6 +3962,9 @@ main (int   argc,
   ADD ("/logger/record-async/thread-context", test_record_async_thread_context, TRUE);
   ADD ("/logger/record-async/cancelled", test_record_async_cancelled, TRUE);
   ADD ("/logger/stop-async/compaction", test_stop_async_compaction, TRUE);
+  ADD ("/logger/stop-async/last-reference", test_stop_async_last_reference, FALSE);
+  ADD ("/logger/clear-async", test_clear_async, TRUE);
+  ADD ("/logger/lifecycle/order", test_lifecycle_order, TRUE);
   ADD ("/logger/threads/lifecycle", test_threads_lifecycle, TRUE);
 
   ADD ("/logger/compact/explicit", test_compact_explicit, TRUE);

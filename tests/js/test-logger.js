@@ -18,6 +18,7 @@ Gio._promisify(Plog.Logger.prototype, 'play_async', 'play_finish');
 Gio._promisify(Plog.Logger.prototype, 'record_async', 'record_finish');
 Gio._promisify(Plog.Logger.prototype, 'stop_async', 'stop_finish');
 Gio._promisify(Plog.Logger.prototype, 'flush_async', 'flush_finish');
+Gio._promisify(Plog.Logger.prototype, 'clear_async', 'clear_finish');
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -674,8 +675,8 @@ async function testAsyncAwait() {
         Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED, 'await cancelled play_async()');
 }
 
-// record_async, flush_async and stop_async with await: `recording` is
-// notified before each promise resolves.
+// record_async, clear_async, flush_async and stop_async with await:
+// `recording` is notified before each promise resolves.
 async function testLifecycleAwait() {
     const dir = makeTempDir();
     const logger = Plog.Logger.new(dir);
@@ -685,6 +686,10 @@ async function testLifecycleAwait() {
 
     assert(await logger.record_async(null), 'await record_async()');
     assertEqual(notified, [true], 'notified before record_async() resolved');
+    ops.forEach(op => logger.dump(op));
+    assert(await logger.clear_async(null), 'await clear_async()');
+    assert(logger.recording, 'recording after clear_async()');
+    assert(logger.open_cursor().next(null) === null, 'nothing left after clear_async()');
     ops.forEach(op => logger.dump(op));
     assert(await logger.flush_async(null), 'await flush_async()');
     assert(await logger.stop_async(null), 'await stop_async()');
@@ -824,7 +829,7 @@ const tests = [
     ['automatic compactions with a small max-size', testAutomaticCompaction],
     ['compact_async and play_async on a GLib.MainLoop', testAsyncMainLoop],
     ['compact_async and play_async with _promisify and await', testAsyncAwait],
-    ['record_async, flush_async and stop_async with _promisify and await', testLifecycleAwait],
+    ['record_async, clear_async, flush_async and stop_async with await', testLifecycleAwait],
     ['errors', testErrors],
     ['a large replay through a cursor', testLargeCursorReplay],
 ];

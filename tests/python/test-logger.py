@@ -526,13 +526,18 @@ class CompactionTests(LoggerTestCase):
         self.run_loop(loop)
         # Notified in this thread, before the callback.
         self.assertEqual(results, [(True, [True])])
+        self.logger.dump(Plog.Op.new_put(b'cleared', b'soon', 0))
+        self.logger.clear_async(None, done(Plog.Logger.clear_finish))
+        self.run_loop(loop)
+        self.assertEqual(results[-1], (True, [True]))
+        self.assertEqual(list(self.logger.open_cursor()), [])
         for op in expected:
             self.logger.dump(op)
         self.logger.flush_async(None, done(Plog.Logger.flush_finish))
         self.run_loop(loop)
         self.logger.stop_async(None, done(Plog.Logger.stop_finish))
         self.run_loop(loop)
-        self.assertEqual(results[1:], [(True, [True]), (True, [True, False])])
+        self.assertEqual(results[2:], [(True, [True]), (True, [True, False])])
         with self.assertRaises(GLib.Error) as caught:
             self.logger.dump(expected[0])
         self.assertPlogError(caught.exception, Plog.Error.NOT_RECORDING)
