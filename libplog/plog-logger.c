@@ -60,6 +60,12 @@
  * [method@Plog.Logger.stop_async] instead, and
  * [method@Plog.Logger.play_async] to replay.
  *
+ * The calls take turns, but the callbacks of asynchronous ones come as
+ * their workers finish, so those of two calls in a row may come in
+ * either order, and so may their notifications of
+ * [property@Plog.Logger:recording]: a handler reads the property rather
+ * than counting on the order.
+ *
  * Signals are emitted only in a main context you own:
  * [signal@Plog.Logger::replayed] in the thread that calls
  * [method@Plog.Logger.play] or in the thread-default context of
@@ -99,11 +105,14 @@ struct _PlogLogger
   GError        *init_error;     /* (owned) (nullable) */
   GMutex         init_lock;      /* initialization against itself */
   /* record, stop, clear, close and the asynchronous forms take turns,
-   * in the order they were called (see turn_take()). */
+   * in the order they were called (see turn_begin()). */
   GMutex         turn_lock;
   GCond          turn_cond;
   guint64        next_ticket;    /* under turn_lock */
   guint64        serving;        /* under turn_lock: whose turn it is */
+  GQueue         waiting_tasks;  /* under turn_lock: (element-type GTask) (owned)
+                                  * the asynchronous calls whose turn has
+                                  * not come, by ticket */
   /* Not bit fields: each is written under a different lock, or none. */
   gboolean       init_done;      /* under init_lock */
   gboolean       recording;      /* (atomic) */
@@ -273,47 +282,97 @@ plog_logger_initable_iface_init (GInitableIface *iface)
   iface->init = plog_logger_initable_init;
 }
 
+/* The asynchronous forms of record, stop, clear and flush (see
+ * lifecycle_async()). */
+typedef enum
+{
+  LIFECYCLE_RECORD,
+  LIFECYCLE_STOP,
+  LIFECYCLE_CLEAR,
+  LIFECYCLE_FLUSH,
+} LifecycleCall;
+
+typedef struct
+{
+  PlogLogger    *logger;        /* (unowned): the caller's task holds it */
+  LifecycleCall  call;
+  guint64        ticket;
+  gboolean       changed;       /* set on the worker, read after it returned */
+} LifecycleData;
+
+static void lifecycle_thread (GTask        *task,
+                              gpointer      source_object,
+                              gpointer      task_data,
+                              GCancellable *cancellable);
+
 /* Turns. record, stop, clear and close, and the asynchronous forms of
  * record, stop, clear and flush, run one at a time, in the order they
  * were called: each takes a ticket when it is called (an asynchronous
  * form in its caller's thread, not when its worker runs) and runs when
  * its number comes up. A plain mutex would let a stop() called after a
- * record_async() run before the record's worker took the mutex. */
-static guint64
-turn_take (PlogLogger *self)
+ * record_async() run before the record's worker took the mutex.
+ *
+ * A synchronous call waits for its turn in its own thread. An
+ * asynchronous one waits in waiting_tasks, and goes to GLib's thread
+ * pool only once its turn has come: a pool thread never waits for a
+ * turn, so that a long stop never holds the pool's threads from the
+ * program's other tasks, and the pool's order does not matter. */
+
+/* Under turn_lock: starts the asynchronous call whose turn it is, if it
+ * is one. */
+static void
+turn_start_task_locked (PlogLogger *self)
+{
+  GTask *inner = g_queue_peek_head (&self->waiting_tasks);
+  LifecycleData *data;
+
+  if (inner == NULL)
+    return;
+  data = g_task_get_task_data (inner);
+  if (data->ticket != self->serving)
+    return;
+  g_queue_pop_head (&self->waiting_tasks);
+  g_task_run_in_thread (inner, lifecycle_thread);
+  g_object_unref (inner);
+}
+
+/* The caller's turn, once it has come: for the synchronous calls. */
+static void
+turn_begin (PlogLogger *self)
 {
   guint64 ticket;
 
   g_mutex_lock (&self->turn_lock);
   ticket = self->next_ticket++;
-  g_mutex_unlock (&self->turn_lock);
-  return ticket;
-}
-
-static void
-turn_wait (PlogLogger *self,
-           guint64     ticket)
-{
-  g_mutex_lock (&self->turn_lock);
   while (self->serving != ticket)
     g_cond_wait (&self->turn_cond, &self->turn_lock);
   g_mutex_unlock (&self->turn_lock);
 }
 
+/* Queues the inner task of an asynchronous call, which starts when its
+ * turn comes. */
+static void
+turn_queue_task (PlogLogger *self,
+                 GTask      *inner)
+{
+  LifecycleData *data = g_task_get_task_data (inner);
+
+  g_mutex_lock (&self->turn_lock);
+  data->ticket = self->next_ticket++;
+  g_queue_push_tail (&self->waiting_tasks, g_object_ref (inner));
+  turn_start_task_locked (self);
+  g_mutex_unlock (&self->turn_lock);
+}
+
+/* Passes the turn on. */
 static void
 turn_end (PlogLogger *self)
 {
   g_mutex_lock (&self->turn_lock);
   self->serving++;
+  turn_start_task_locked (self);
   g_cond_broadcast (&self->turn_cond);
   g_mutex_unlock (&self->turn_lock);
-}
-
-/* The caller's turn, now: for the synchronous calls. */
-static void
-turn_begin (PlogLogger *self)
-{
-  turn_wait (self, turn_take (self));
 }
 
 /* Closes the logger, once: first the compactor's thread, after the
@@ -403,6 +462,8 @@ plog_logger_finalize (GObject *object)
   g_clear_pointer (&self->main_context, g_main_context_unref);
   g_clear_error (&self->init_error);
   g_mutex_clear (&self->init_lock);
+  /* Each waiting call's task holds the logger. */
+  g_assert (g_queue_is_empty (&self->waiting_tasks));
   g_mutex_clear (&self->turn_lock);
   g_cond_clear (&self->turn_cond);
 
@@ -641,6 +702,7 @@ plog_logger_init (PlogLogger *self)
   g_mutex_init (&self->init_lock);
   g_mutex_init (&self->turn_lock);
   g_cond_init (&self->turn_cond);
+  g_queue_init (&self->waiting_tasks);
 }
 
 /**
@@ -1150,30 +1212,14 @@ clear_internal (PlogLogger  *self,
 }
 
 /* The asynchronous forms of record, stop, clear and flush. The call takes
- * its turn when it is made, and runs on a worker thread in an inner
- * task; the inner task's callback, in the caller's context, notifies
+ * its ticket when it is made, and runs in an inner task on a thread of
+ * GLib's pool once its turn has come; the inner task's callback, in the caller's context, notifies
  * :recording when the call changed it, then completes the caller's task,
  * so that the caller's callback sees the notification first, and never
  * runs on the worker. The inner task has no source object: only the
  * caller's task holds the logger, and drops it in the caller's context,
  * so that the last reference never goes on a worker thread (where its
  * disposal would close the directory late, or wait for a compaction). */
-
-typedef enum
-{
-  LIFECYCLE_RECORD,
-  LIFECYCLE_STOP,
-  LIFECYCLE_CLEAR,
-  LIFECYCLE_FLUSH,
-} LifecycleCall;
-
-typedef struct
-{
-  PlogLogger    *logger;        /* (unowned): the caller's task holds it */
-  LifecycleCall  call;
-  guint64        ticket;
-  gboolean       changed;       /* set on the worker, read after it returned */
-} LifecycleData;
 
 static void
 lifecycle_thread (GTask        *task,
@@ -1186,8 +1232,8 @@ lifecycle_thread (GTask        *task,
   GError *error = NULL;
   gboolean ok = FALSE;
 
-  turn_wait (self, data->ticket);
-  /* Cancelled before its turn came; once begun, it runs to its end. */
+  /* Its turn has come (see turn_queue_task()). Cancelled before it
+   * came, it changes nothing; once begun, it runs to its end. */
   if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     ok = FALSE;
   else
@@ -1261,14 +1307,9 @@ lifecycle_async (PlogLogger          *self,
   g_task_set_source_tag (inner, source_tag);
   g_task_set_check_cancellable (inner, FALSE);
   g_task_set_task_data (inner, data, g_free);
-  /* The ticket and the queueing together: GLib's pool starts the tasks
-   * of one priority in the order they were queued (gtask.c sorts them by
-   * priority only), so a worker never waits for the turn of a task that
-   * was queued after it, even when every thread of the pool is busy. */
-  g_mutex_lock (&self->turn_lock);
-  data->ticket = self->next_ticket++;
-  g_task_run_in_thread (inner, lifecycle_thread);
-  g_mutex_unlock (&self->turn_lock);
+  /* Not return-on-cancel (the default): a task that took a ticket must
+   * run, or the turns would stop at its number. */
+  turn_queue_task (self, inner);
 }
 
 /**
@@ -1294,9 +1335,9 @@ lifecycle_async (PlogLogger          *self,
  * asynchronous forms when it is called: a stop called after it, even
  * before its worker began, stops what it started.
  *
- * Cancelling @cancellable before its turn comes fails the call with
- * `G_IO_ERROR_CANCELLED` and changes nothing; once begun, the call runs
- * to its end and reports what it did.
+ * A call whose @cancellable is cancelled before its turn comes changes
+ * nothing, and fails with `G_IO_ERROR_CANCELLED` once its turn has come;
+ * once begun, the call runs to its end and reports what it did.
  *
  * Since: 1.0
  */
@@ -1362,9 +1403,9 @@ plog_logger_record_finish (PlogLogger    *self,
  * (`g_application_hold()`) until @callback runs, then drops the logger,
  * whose disposal is quick once it is stopped.
  *
- * Cancelling @cancellable before its turn comes fails the call with
- * `G_IO_ERROR_CANCELLED` and changes nothing; once begun, the call runs
- * to its end and reports what it did.
+ * A call whose @cancellable is cancelled before its turn comes changes
+ * nothing, and fails with `G_IO_ERROR_CANCELLED` once its turn has come;
+ * once begun, the call runs to its end and reports what it did.
  *
  * Since: 1.0
  */
@@ -1418,11 +1459,12 @@ plog_logger_stop_finish (PlogLogger    *self,
  * does not block the caller's main loop. Unlike
  * [method@Plog.Logger.flush], it takes its turn among the calls of
  * [method@Plog.Logger.record_async] and its kin, so that it runs after
- * a record or stop called before it.
+ * a record or stop called before it (a stop makes every op durable
+ * itself).
  *
- * Cancelling @cancellable before its turn comes fails the call with
- * `G_IO_ERROR_CANCELLED`; once begun, the call runs to its end and
- * reports what it did.
+ * A call whose @cancellable is cancelled before its turn comes fails
+ * with `G_IO_ERROR_CANCELLED` once its turn has come; once begun, the
+ * call runs to its end and reports what it did.
  *
  * Since: 1.0
  */
@@ -1480,9 +1522,9 @@ plog_logger_flush_finish (PlogLogger    *self,
  * [method@Plog.Logger.clear], [method@Plog.Logger.close] and their
  * asynchronous forms when it is called.
  *
- * Cancelling @cancellable before its turn comes fails the call with
- * `G_IO_ERROR_CANCELLED` and changes nothing; once begun, the call runs
- * to its end and reports what it did.
+ * A call whose @cancellable is cancelled before its turn comes changes
+ * nothing, and fails with `G_IO_ERROR_CANCELLED` once its turn has come;
+ * once begun, the call runs to its end and reports what it did.
  *
  * Since: 1.0
  */

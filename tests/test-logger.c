@@ -3626,81 +3626,138 @@ test_stop_async_compaction (Fixture       *f,
 /* Calls take their turn when they are made: a stop() made right after a
  * record_async() stops what the record starts, even when the record's
  * worker has not begun; and asynchronous calls run in the order they
- * were made, so that a record made after a stop_async() leaves the
- * logger recording. */
-typedef struct
-{
-  GString *order;
-  guint pending;
-} OrderData;
-
+ * were made: after random runs of them, none awaited, the logger is
+ * recording exactly when the last record came after the last stop. */
 static void
 order_done_cb (GObject      *source,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  OrderData *o = user_data;
+  guint *pending = user_data;
   PlogLogger *logger = PLOG_LOGGER (source);
   g_autoptr(GError) error = NULL;
   gboolean ok;
 
   if (g_async_result_is_tagged (result, plog_logger_record_async))
-    {
-      ok = plog_logger_record_finish (logger, result, &error);
-      g_string_append_c (o->order, 'r');
-    }
+    ok = plog_logger_record_finish (logger, result, &error);
   else if (g_async_result_is_tagged (result, plog_logger_stop_async))
-    {
-      ok = plog_logger_stop_finish (logger, result, &error);
-      g_string_append_c (o->order, 's');
-    }
+    ok = plog_logger_stop_finish (logger, result, &error);
   else if (g_async_result_is_tagged (result, plog_logger_clear_async))
-    {
-      ok = plog_logger_clear_finish (logger, result, &error);
-      g_string_append_c (o->order, 'c');
-    }
+    ok = plog_logger_clear_finish (logger, result, &error);
   else
-    {
-      ok = plog_logger_flush_finish (logger, result, &error);
-      g_string_append_c (o->order, 'f');
-    }
+    ok = plog_logger_flush_finish (logger, result, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
-  o->pending--;
+  (*pending)--;
 }
 
 static void
 test_lifecycle_order (Fixture       *f,
                       gconstpointer  data)
 {
-  OrderData o = { g_string_new (NULL), 0 };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  guint pending = 0;
 
-  for (guint round = 0; round < 50; round++)
+  for (guint round = 0; round < 100; round++)
     {
+      char calls[9] = { 0 };
+      gboolean expected = FALSE;
+
       /* a synchronous stop right after */
-      o.pending = 1;
-      plog_logger_record_async (f->logger, NULL, order_done_cb, &o);
+      pending = 1;
+      plog_logger_record_async (f->logger, NULL, order_done_cb, &pending);
       stop (f->logger);
-      ITERATE_UNTIL (o.pending == 0, TIMEOUT_MS);
+      ITERATE_UNTIL (pending == 0, TIMEOUT_MS);
       g_assert_false (plog_logger_get_recording (f->logger));
 
-      /* asynchronous calls, none awaited */
-      g_string_truncate (o.order, 0);
-      o.pending = 5;
-      plog_logger_record_async (f->logger, NULL, order_done_cb, &o);
-      plog_logger_flush_async (f->logger, NULL, order_done_cb, &o);
-      plog_logger_clear_async (f->logger, NULL, order_done_cb, &o);
-      plog_logger_stop_async (f->logger, NULL, order_done_cb, &o);
-      plog_logger_record_async (f->logger, NULL, order_done_cb, &o);
-      ITERATE_UNTIL (o.pending == 0, TIMEOUT_MS);
-      /* Each completed once; the callbacks of two calls may come in
-       * either order, since a worker's turn ends before its task
-       * completes. The last call to run was the record. */
-      g_assert_cmpuint (o.order->len, ==, 5);
-      g_assert_true (plog_logger_get_recording (f->logger));
+      for (guint i = 0; i < sizeof calls - 1; i++)
+        {
+          calls[i] = "rscf"[g_rand_int_range (rand, 0, 4)];
+          pending++;
+          switch (calls[i])
+            {
+            case 'r':
+              plog_logger_record_async (f->logger, NULL, order_done_cb, &pending);
+              expected = TRUE;
+              break;
+            case 's':
+              plog_logger_stop_async (f->logger, NULL, order_done_cb, &pending);
+              expected = FALSE;
+              break;
+            case 'c':
+              plog_logger_clear_async (f->logger, NULL, order_done_cb, &pending);
+              break;
+            default:
+              plog_logger_flush_async (f->logger, NULL, order_done_cb, &pending);
+              break;
+            }
+        }
+      ITERATE_UNTIL (pending == 0, TIMEOUT_MS);
+      if (plog_logger_get_recording (f->logger) != expected)
+        g_test_message ("calls %s", calls);
+      g_assert_cmpint (plog_logger_get_recording (f->logger), ==, expected);
       stop (f->logger);
     }
-  g_string_free (o.order, TRUE);
+}
+
+/* An asynchronous call waits for its turn outside GLib's thread pool, so
+ * that a stop waiting for a compaction does not hold the pool's threads
+ * from the program's other tasks; a call cancelled while it waits fails
+ * with G_IO_ERROR_CANCELLED and changes nothing. */
+static void
+other_task_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+other_task_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  gboolean *done = user_data;
+
+  *done = TRUE;
+}
+
+static void
+test_lifecycle_waits_outside_pool (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ops = numbered_ops ("pool", 100000);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GTask) other = NULL;
+  Lifecycle stopping = { f->logger, g_thread_self (), 0, };
+  Lifecycle recording = { f->logger, g_thread_self (), 0, };
+  gboolean other_done = FALSE;
+  guint pending = 0;
+
+  plog_logger_set_sync_mode (f->logger, PLOG_SYNC_MODE_NONE);
+  record (f->logger);
+  dump_all (f->logger, ops);
+  /* The stop waits for this compaction. */
+  plog_logger_compact_async (f->logger, NULL, NULL, NULL);
+  plog_logger_stop_async (f->logger, NULL, lifecycle_done_cb, &stopping);
+  for (guint i = 0; i < 30; i++, pending++)
+    plog_logger_flush_async (f->logger, NULL, order_done_cb, &pending);
+  plog_logger_record_async (f->logger, cancellable, lifecycle_done_cb, &recording);
+  g_cancellable_cancel (cancellable);
+
+  other = g_task_new (NULL, NULL, other_task_done, &other_done);
+  g_task_run_in_thread (other, other_task_thread);
+  ITERATE_UNTIL (other_done, TIMEOUT_MS);
+  /* Stopping takes far longer than a thread takes to start. */
+  g_assert_false (stopping.done);
+
+  ITERATE_UNTIL (stopping.done && recording.done && pending == 0, TIMEOUT_MS);
+  g_assert_no_error (stopping.error);
+  g_assert_true (stopping.ok);
+  g_assert_error (recording.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (plog_logger_get_recording (f->logger));
+  g_clear_error (&recording.error);
 }
 
 /* clear_async while recording: the logger goes on recording into a fresh
@@ -3762,8 +3819,9 @@ test_stop_async_last_reference (Fixture       *f,
     }
 }
 
-/* record, stop, clear and play from four threads at once, while a fifth
- * dumps: they take turns, no call fails, and the directory replays. */
+/* record, stop, clear and play from four threads at once, and the
+ * asynchronous forms from a fifth, while a sixth dumps: they take turns,
+ * no call fails, and the directory replays. */
 typedef struct
 {
   PlogLogger *logger;
@@ -3838,6 +3896,41 @@ turns_play (gpointer data)
   return NULL;
 }
 
+/* The asynchronous forms, from a thread with a context of its own. */
+static gpointer
+turns_async (gpointer data)
+{
+  Turns *t = data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  Lifecycle lc = { t->logger, g_thread_self (), 0, };
+
+  g_main_context_push_thread_default (context);
+  for (guint i = 0; i < 20; i++)
+    {
+      lifecycle_reset (&lc);
+      switch (i % 4)
+        {
+        case 0:
+          plog_logger_record_async (t->logger, NULL, lifecycle_done_cb, &lc);
+          break;
+        case 1:
+          plog_logger_flush_async (t->logger, NULL, lifecycle_done_cb, &lc);
+          break;
+        case 2:
+          plog_logger_clear_async (t->logger, NULL, lifecycle_done_cb, &lc);
+          break;
+        default:
+          plog_logger_stop_async (t->logger, NULL, lifecycle_done_cb, &lc);
+          break;
+        }
+      lifecycle_wait (&lc, context);
+      g_assert_no_error (lc.error);
+      g_assert_true (lc.ok);
+    }
+  g_main_context_pop_thread_default (context);
+  return NULL;
+}
+
 static gpointer
 turns_dump (gpointer data)
 {
@@ -3865,7 +3958,7 @@ test_threads_lifecycle (Fixture       *f,
                         gconstpointer  data)
 {
   Turns t = { f->logger, 0, };
-  GThread *threads[4];
+  GThread *threads[5];
   GThread *dumper;
   guint n_logs;
 
@@ -3876,6 +3969,7 @@ test_threads_lifecycle (Fixture       *f,
   threads[1] = g_thread_new ("record", turns_record, &t);
   threads[2] = g_thread_new ("clear", turns_clear, &t);
   threads[3] = g_thread_new ("play", turns_play, &t);
+  threads[4] = g_thread_new ("async", turns_async, &t);
   for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
     g_thread_join (threads[i]);
   g_atomic_int_set (&t.stop_dumping, TRUE);
@@ -3965,6 +4059,7 @@ main (int   argc,
   ADD ("/logger/stop-async/last-reference", test_stop_async_last_reference, FALSE);
   ADD ("/logger/clear-async", test_clear_async, TRUE);
   ADD ("/logger/lifecycle/order", test_lifecycle_order, TRUE);
+  ADD ("/logger/lifecycle/waits-outside-pool", test_lifecycle_waits_outside_pool, TRUE);
   ADD ("/logger/threads/lifecycle", test_threads_lifecycle, TRUE);
 
   ADD ("/logger/compact/explicit", test_compact_explicit, TRUE);
