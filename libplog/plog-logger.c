@@ -298,6 +298,9 @@ typedef struct
   LifecycleCall  call;
   guint64        ticket;
   gboolean       changed;       /* set on the worker, read after it returned */
+  gboolean       started;       /* under turn_lock: its turn came */
+  gboolean       given_up;      /* under turn_lock: cancelled before that */
+  gulong         cancelled_id;  /* its handler of the cancellable's ::cancelled */
 } LifecycleData;
 
 static void lifecycle_thread (GTask        *task,
@@ -323,17 +326,29 @@ static void lifecycle_thread (GTask        *task,
 static void
 turn_start_task_locked (PlogLogger *self)
 {
-  GTask *inner = g_queue_peek_head (&self->waiting_tasks);
-  LifecycleData *data;
+  GTask *inner;
 
-  if (inner == NULL)
-    return;
-  data = g_task_get_task_data (inner);
-  if (data->ticket != self->serving)
-    return;
-  g_queue_pop_head (&self->waiting_tasks);
-  g_task_run_in_thread (inner, lifecycle_thread);
-  g_object_unref (inner);
+  while ((inner = g_queue_peek_head (&self->waiting_tasks)) != NULL)
+    {
+      LifecycleData *data = g_task_get_task_data (inner);
+
+      if (data->ticket != self->serving)
+        return;
+      g_queue_pop_head (&self->waiting_tasks);
+      if (data->given_up)
+        {
+          /* Cancelled while it waited, and completed then: its turn
+           * passes at once. */
+          self->serving++;
+          g_cond_broadcast (&self->turn_cond);
+          g_object_unref (inner);
+          continue;
+        }
+      data->started = TRUE;
+      g_task_run_in_thread (inner, lifecycle_thread);
+      g_object_unref (inner);
+      return;
+    }
 }
 
 /* The caller's turn, once it has come: for the synchronous calls. */
@@ -1213,13 +1228,14 @@ clear_internal (PlogLogger  *self,
 
 /* The asynchronous forms of record, stop, clear and flush. The call takes
  * its ticket when it is made, and runs in an inner task on a thread of
- * GLib's pool once its turn has come; the inner task's callback, in the caller's context, notifies
- * :recording when the call changed it, then completes the caller's task,
- * so that the caller's callback sees the notification first, and never
- * runs on the worker. The inner task has no source object: only the
- * caller's task holds the logger, and drops it in the caller's context,
- * so that the last reference never goes on a worker thread (where its
- * disposal would close the directory late, or wait for a compaction). */
+ * GLib's pool once its turn has come; the inner task's callback, in the
+ * caller's context, notifies :recording when the call changed it, then
+ * completes the caller's task, so that the caller's callback sees the
+ * notification first, and never runs on the worker. The inner task has
+ * no source object: only the caller's task holds the logger, and drops
+ * it in the caller's context, so that the last reference never goes on
+ * a worker thread (where its disposal would close the directory late,
+ * or wait for a compaction). */
 
 static void
 lifecycle_thread (GTask        *task,
@@ -1265,6 +1281,51 @@ lifecycle_thread (GTask        *task,
     g_task_return_error (task, error);
 }
 
+/* In the caller's context: completes a call that was cancelled while it
+ * waited for its turn. From an idle, not from the ::cancelled handler,
+ * whose caller may be in that context: lifecycle_done() disconnects the
+ * handler, which must not happen inside it. */
+static gboolean
+lifecycle_give_up_cb (gpointer user_data)
+{
+  GTask *inner = user_data;
+
+  if (!g_task_return_error_if_cancelled (inner))
+    g_task_return_new_error (inner, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "Operation was cancelled");
+  return G_SOURCE_REMOVE;
+}
+
+/* ::cancelled of a call's cancellable, in any thread: a call whose turn
+ * has not come completes now, with G_IO_ERROR_CANCELLED, and its turn
+ * passes when it comes (turn_start_task_locked()). One whose turn came
+ * checks the cancellable itself (lifecycle_thread()). */
+static void
+lifecycle_cancelled (GCancellable *cancellable,
+                     gpointer      user_data)
+{
+  GTask *inner = user_data;
+  LifecycleData *data = g_task_get_task_data (inner);
+  PlogLogger *self = data->logger;
+  gboolean give_up;
+
+  g_mutex_lock (&self->turn_lock);
+  give_up = !data->started && !data->given_up;
+  if (give_up)
+    data->given_up = TRUE;
+  g_mutex_unlock (&self->turn_lock);
+
+  if (give_up)
+    {
+      g_autoptr(GSource) source = g_idle_source_new ();
+
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_static_name (source, "[plog] cancelled while waiting");
+      g_source_set_callback (source, lifecycle_give_up_cb, g_object_ref (inner), g_object_unref);
+      g_source_attach (source, g_task_get_context (inner));
+    }
+}
+
 static void
 lifecycle_done (GObject      *source_object,
                 GAsyncResult *result,
@@ -1274,6 +1335,11 @@ lifecycle_done (GObject      *source_object,
   LifecycleData *data = g_task_get_task_data (G_TASK (result));
   GError *error = NULL;
 
+  /* Waits for a handler running in another thread; after this none
+   * runs, so the logger, which the caller's task holds until it
+   * completes below, outlives every use of it there. */
+  if (data->cancelled_id != 0)
+    g_cancellable_disconnect (g_task_get_cancellable (G_TASK (result)), data->cancelled_id);
   if (data->changed)
     g_object_notify_by_pspec (G_OBJECT (data->logger), properties[PROP_RECORDING]);
   if (g_task_propagate_boolean (G_TASK (result), &error))
@@ -1307,8 +1373,13 @@ lifecycle_async (PlogLogger          *self,
   g_task_set_source_tag (inner, source_tag);
   g_task_set_check_cancellable (inner, FALSE);
   g_task_set_task_data (inner, data, g_free);
-  /* Not return-on-cancel (the default): a task that took a ticket must
-   * run, or the turns would stop at its number. */
+  /* Before the task is queued, so that it cannot complete first; the
+   * handler runs at once when the cancellable is cancelled already. */
+  if (cancellable != NULL)
+    data->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (lifecycle_cancelled),
+                                                g_object_ref (inner), g_object_unref);
+  /* Not return-on-cancel (the default): a task whose turn came must run,
+   * or the turns would stop at its number. */
   turn_queue_task (self, inner);
 }
 
@@ -1336,8 +1407,8 @@ lifecycle_async (PlogLogger          *self,
  * before its worker began, stops what it started.
  *
  * A call whose @cancellable is cancelled before its turn comes changes
- * nothing, and fails with `G_IO_ERROR_CANCELLED` once its turn has come;
- * once begun, the call runs to its end and reports what it did.
+ * nothing, and fails at once with `G_IO_ERROR_CANCELLED`; once begun,
+ * the call runs to its end and reports what it did.
  *
  * Since: 1.0
  */
@@ -1404,8 +1475,8 @@ plog_logger_record_finish (PlogLogger    *self,
  * whose disposal is quick once it is stopped.
  *
  * A call whose @cancellable is cancelled before its turn comes changes
- * nothing, and fails with `G_IO_ERROR_CANCELLED` once its turn has come;
- * once begun, the call runs to its end and reports what it did.
+ * nothing, and fails at once with `G_IO_ERROR_CANCELLED`; once begun,
+ * the call runs to its end and reports what it did.
  *
  * Since: 1.0
  */
@@ -1462,9 +1533,9 @@ plog_logger_stop_finish (PlogLogger    *self,
  * a record or stop called before it (a stop makes every op durable
  * itself).
  *
- * A call whose @cancellable is cancelled before its turn comes fails
- * with `G_IO_ERROR_CANCELLED` once its turn has come; once begun, the
- * call runs to its end and reports what it did.
+ * A call whose @cancellable is cancelled before its turn comes fails at
+ * once with `G_IO_ERROR_CANCELLED`; once begun, the call runs to its end
+ * and reports what it did.
  *
  * Since: 1.0
  */
@@ -1523,8 +1594,8 @@ plog_logger_flush_finish (PlogLogger    *self,
  * asynchronous forms when it is called.
  *
  * A call whose @cancellable is cancelled before its turn comes changes
- * nothing, and fails with `G_IO_ERROR_CANCELLED` once its turn has come;
- * once begun, the call runs to its end and reports what it did.
+ * nothing, and fails at once with `G_IO_ERROR_CANCELLED`; once begun,
+ * the call runs to its end and reports what it did.
  *
  * Since: 1.0
  */

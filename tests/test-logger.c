@@ -3651,17 +3651,56 @@ order_done_cb (GObject      *source,
   (*pending)--;
 }
 
+/* One asynchronous call of test_lifecycle_order(). */
+typedef struct
+{
+  char call;                    /* r, s, c or f */
+  gboolean done;
+  gboolean ran;                 /* or was cancelled */
+  guint *pending;
+} OrderCall;
+
+static void
+order_call_done_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  OrderCall *c = user_data;
+  PlogLogger *logger = PLOG_LOGGER (source);
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  if (g_async_result_is_tagged (result, plog_logger_record_async))
+    ok = plog_logger_record_finish (logger, result, &error);
+  else if (g_async_result_is_tagged (result, plog_logger_stop_async))
+    ok = plog_logger_stop_finish (logger, result, &error);
+  else if (g_async_result_is_tagged (result, plog_logger_clear_async))
+    ok = plog_logger_clear_finish (logger, result, &error);
+  else
+    ok = plog_logger_flush_finish (logger, result, &error);
+  if (!ok)
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (c->done);
+  c->done = TRUE;
+  c->ran = ok;
+  (*c->pending)--;
+}
+
 static void
 test_lifecycle_order (Fixture       *f,
                       gconstpointer  data)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (11);
   guint pending = 0;
+  guint n_cancelled = 0;
 
   for (guint round = 0; round < 100; round++)
     {
-      char calls[9] = { 0 };
+      OrderCall calls[8];
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
       gboolean expected = FALSE;
+      char ran[G_N_ELEMENTS (calls) + 1] = { 0 };
+      guint n_ran = 0;
 
       /* a synchronous stop right after */
       pending = 1;
@@ -3670,40 +3709,63 @@ test_lifecycle_order (Fixture       *f,
       ITERATE_UNTIL (pending == 0, TIMEOUT_MS);
       g_assert_false (plog_logger_get_recording (f->logger));
 
-      for (guint i = 0; i < sizeof calls - 1; i++)
+      /* Asynchronous calls, none awaited; a few of them with a
+       * cancellable cancelled at once, which then either ran already or
+       * never will. */
+      for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
         {
-          calls[i] = "rscf"[g_rand_int_range (rand, 0, 4)];
+          OrderCall *c = &calls[i];
+          GCancellable *maybe = g_rand_int_range (rand, 0, 4) == 0 ? cancellable : NULL;
+
+          c->call = "rscf"[g_rand_int_range (rand, 0, 4)];
+          c->done = c->ran = FALSE;
+          c->pending = &pending;
           pending++;
-          switch (calls[i])
+          switch (c->call)
             {
             case 'r':
-              plog_logger_record_async (f->logger, NULL, order_done_cb, &pending);
-              expected = TRUE;
+              plog_logger_record_async (f->logger, maybe, order_call_done_cb, c);
               break;
             case 's':
-              plog_logger_stop_async (f->logger, NULL, order_done_cb, &pending);
-              expected = FALSE;
+              plog_logger_stop_async (f->logger, maybe, order_call_done_cb, c);
               break;
             case 'c':
-              plog_logger_clear_async (f->logger, NULL, order_done_cb, &pending);
+              plog_logger_clear_async (f->logger, maybe, order_call_done_cb, c);
               break;
             default:
-              plog_logger_flush_async (f->logger, NULL, order_done_cb, &pending);
+              plog_logger_flush_async (f->logger, maybe, order_call_done_cb, c);
               break;
             }
+          if (i == G_N_ELEMENTS (calls) / 2)
+            g_cancellable_cancel (cancellable);
         }
       ITERATE_UNTIL (pending == 0, TIMEOUT_MS);
+
+      /* The logger records exactly when, of the calls that ran, the last
+       * record came after the last stop. */
+      for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
+        if (!calls[i].ran)
+          n_cancelled++;
+        else
+          {
+            ran[n_ran++] = calls[i].call;
+            if (calls[i].call == 'r')
+              expected = TRUE;
+            else if (calls[i].call == 's')
+              expected = FALSE;
+          }
       if (plog_logger_get_recording (f->logger) != expected)
-        g_test_message ("calls %s", calls);
+        g_test_message ("calls that ran: %s", ran);
       g_assert_cmpint (plog_logger_get_recording (f->logger), ==, expected);
       stop (f->logger);
     }
+  g_test_message ("%u calls cancelled before their turn", n_cancelled);
 }
 
 /* An asynchronous call waits for its turn outside GLib's thread pool, so
  * that a stop waiting for a compaction does not hold the pool's threads
  * from the program's other tasks; a call cancelled while it waits fails
- * with G_IO_ERROR_CANCELLED and changes nothing. */
+ * with G_IO_ERROR_CANCELLED at once, and changes nothing. */
 static void
 other_task_thread (GTask        *task,
                    gpointer      source_object,
@@ -3748,9 +3810,11 @@ test_lifecycle_waits_outside_pool (Fixture       *f,
 
   other = g_task_new (NULL, NULL, other_task_done, &other_done);
   g_task_run_in_thread (other, other_task_thread);
-  ITERATE_UNTIL (other_done, TIMEOUT_MS);
-  /* Stopping takes far longer than a thread takes to start. */
+  ITERATE_UNTIL (other_done && recording.done, TIMEOUT_MS);
+  /* Stopping takes far longer than a thread takes to start, or a
+   * cancelled call to complete. */
   g_assert_false (stopping.done);
+  g_assert_error (recording.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
   ITERATE_UNTIL (stopping.done && recording.done && pending == 0, TIMEOUT_MS);
   g_assert_no_error (stopping.error);
