@@ -61,8 +61,9 @@
  * [method@Plog.Logger.play_async] to replay.
  *
  * The calls take turns, but the callbacks of asynchronous ones come as
- * their workers finish, so those of two calls in a row may come in
- * either order, and so may their notifications of
+ * their workers finish (or, for one cancelled before its turn, without
+ * waiting for it), so those of two calls in a row may come in either
+ * order, and so may their notifications of
  * [property@Plog.Logger:recording]: a handler reads the property rather
  * than counting on the order.
  *
@@ -298,6 +299,7 @@ typedef struct
   LifecycleCall  call;
   guint64        ticket;
   gboolean       changed;       /* set on the worker, read after it returned */
+  gboolean       queued;        /* under turn_lock: in waiting_tasks, or started */
   gboolean       started;       /* under turn_lock: its turn came */
   gboolean       given_up;      /* under turn_lock: cancelled before that */
   gulong         cancelled_id;  /* its handler of the cancellable's ::cancelled */
@@ -365,18 +367,23 @@ turn_begin (PlogLogger *self)
 }
 
 /* Queues the inner task of an asynchronous call, which starts when its
- * turn comes. */
-static void
+ * turn comes. Returns whether it was given up before it was queued (see
+ * lifecycle_cancelled()). */
+static gboolean
 turn_queue_task (PlogLogger *self,
                  GTask      *inner)
 {
   LifecycleData *data = g_task_get_task_data (inner);
+  gboolean given_up;
 
   g_mutex_lock (&self->turn_lock);
   data->ticket = self->next_ticket++;
+  data->queued = TRUE;
+  given_up = data->given_up;
   g_queue_push_tail (&self->waiting_tasks, g_object_ref (inner));
   turn_start_task_locked (self);
   g_mutex_unlock (&self->turn_lock);
+  return given_up;
 }
 
 /* Passes the turn on. */
@@ -1296,10 +1303,24 @@ lifecycle_give_up_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+lifecycle_give_up (GTask *inner)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[plog] cancelled while waiting");
+  g_source_set_callback (source, lifecycle_give_up_cb, g_object_ref (inner), g_object_unref);
+  g_source_attach (source, g_task_get_context (inner));
+}
+
 /* ::cancelled of a call's cancellable, in any thread: a call whose turn
- * has not come completes now, with G_IO_ERROR_CANCELLED, and its turn
- * passes when it comes (turn_start_task_locked()). One whose turn came
- * checks the cancellable itself (lifecycle_thread()). */
+ * has not come completes without waiting for it, with
+ * G_IO_ERROR_CANCELLED, and its turn passes when it comes
+ * (turn_start_task_locked()). One whose turn came checks the cancellable
+ * itself (lifecycle_thread()). A call not queued yet is completed by
+ * lifecycle_async() once it is, after it stored the handler's id, which
+ * lifecycle_done() needs to disconnect it. */
 static void
 lifecycle_cancelled (GCancellable *cancellable,
                      gpointer      user_data)
@@ -1307,23 +1328,16 @@ lifecycle_cancelled (GCancellable *cancellable,
   GTask *inner = user_data;
   LifecycleData *data = g_task_get_task_data (inner);
   PlogLogger *self = data->logger;
-  gboolean give_up;
+  gboolean complete;
 
   g_mutex_lock (&self->turn_lock);
-  give_up = !data->started && !data->given_up;
-  if (give_up)
+  complete = !data->started && !data->given_up && data->queued;
+  if (!data->started)
     data->given_up = TRUE;
   g_mutex_unlock (&self->turn_lock);
 
-  if (give_up)
-    {
-      g_autoptr(GSource) source = g_idle_source_new ();
-
-      g_source_set_priority (source, G_PRIORITY_DEFAULT);
-      g_source_set_static_name (source, "[plog] cancelled while waiting");
-      g_source_set_callback (source, lifecycle_give_up_cb, g_object_ref (inner), g_object_unref);
-      g_source_attach (source, g_task_get_context (inner));
-    }
+  if (complete)
+    lifecycle_give_up (inner);
 }
 
 static void
@@ -1373,14 +1387,15 @@ lifecycle_async (PlogLogger          *self,
   g_task_set_source_tag (inner, source_tag);
   g_task_set_check_cancellable (inner, FALSE);
   g_task_set_task_data (inner, data, g_free);
-  /* Before the task is queued, so that it cannot complete first; the
-   * handler runs at once when the cancellable is cancelled already. */
+  /* The handler runs at once when the cancellable is cancelled already;
+   * until the task is queued, it only marks it given up. */
   if (cancellable != NULL)
     data->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (lifecycle_cancelled),
                                                 g_object_ref (inner), g_object_unref);
   /* Not return-on-cancel (the default): a task whose turn came must run,
    * or the turns would stop at its number. */
-  turn_queue_task (self, inner);
+  if (turn_queue_task (self, inner))
+    lifecycle_give_up (inner);
 }
 
 /**
@@ -1407,8 +1422,8 @@ lifecycle_async (PlogLogger          *self,
  * before its worker began, stops what it started.
  *
  * A call whose @cancellable is cancelled before its turn comes changes
- * nothing, and fails at once with `G_IO_ERROR_CANCELLED`; once begun,
- * the call runs to its end and reports what it did.
+ * nothing, and fails with `G_IO_ERROR_CANCELLED` without waiting for its
+ * turn; once begun, the call runs to its end and reports what it did.
  *
  * Since: 1.0
  */
@@ -1475,8 +1490,8 @@ plog_logger_record_finish (PlogLogger    *self,
  * whose disposal is quick once it is stopped.
  *
  * A call whose @cancellable is cancelled before its turn comes changes
- * nothing, and fails at once with `G_IO_ERROR_CANCELLED`; once begun,
- * the call runs to its end and reports what it did.
+ * nothing, and fails with `G_IO_ERROR_CANCELLED` without waiting for its
+ * turn; once begun, the call runs to its end and reports what it did.
  *
  * Since: 1.0
  */
@@ -1533,9 +1548,9 @@ plog_logger_stop_finish (PlogLogger    *self,
  * a record or stop called before it (a stop makes every op durable
  * itself).
  *
- * A call whose @cancellable is cancelled before its turn comes fails at
- * once with `G_IO_ERROR_CANCELLED`; once begun, the call runs to its end
- * and reports what it did.
+ * A call whose @cancellable is cancelled before its turn comes fails
+ * with `G_IO_ERROR_CANCELLED` without waiting for its turn; once begun,
+ * the call runs to its end and reports what it did.
  *
  * Since: 1.0
  */
@@ -1594,8 +1609,8 @@ plog_logger_flush_finish (PlogLogger    *self,
  * asynchronous forms when it is called.
  *
  * A call whose @cancellable is cancelled before its turn comes changes
- * nothing, and fails at once with `G_IO_ERROR_CANCELLED`; once begun,
- * the call runs to its end and reports what it did.
+ * nothing, and fails with `G_IO_ERROR_CANCELLED` without waiting for its
+ * turn; once begun, the call runs to its end and reports what it did.
  *
  * Since: 1.0
  */

@@ -3686,6 +3686,13 @@ order_call_done_cb (GObject      *source,
   (*c->pending)--;
 }
 
+static gpointer
+cancel_thread (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
 static void
 test_lifecycle_order (Fixture       *f,
                       gconstpointer  data)
@@ -3698,6 +3705,7 @@ test_lifecycle_order (Fixture       *f,
     {
       OrderCall calls[8];
       g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      GThread *canceller = NULL;
       gboolean expected = FALSE;
       char ran[G_N_ELEMENTS (calls) + 1] = { 0 };
       guint n_ran = 0;
@@ -3710,8 +3718,8 @@ test_lifecycle_order (Fixture       *f,
       g_assert_false (plog_logger_get_recording (f->logger));
 
       /* Asynchronous calls, none awaited; a few of them with a
-       * cancellable cancelled at once, which then either ran already or
-       * never will. */
+       * cancellable cancelled halfway, which then either ran, or will
+       * not. */
       for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
         {
           OrderCall *c = &calls[i];
@@ -3736,10 +3744,18 @@ test_lifecycle_order (Fixture       *f,
               plog_logger_flush_async (f->logger, maybe, order_call_done_cb, c);
               break;
             }
+          /* in this thread, or from another one at any moment */
           if (i == G_N_ELEMENTS (calls) / 2)
-            g_cancellable_cancel (cancellable);
+            {
+              if (round % 2 == 0)
+                g_cancellable_cancel (cancellable);
+              else
+                canceller = g_thread_new ("cancel", cancel_thread, cancellable);
+            }
         }
       ITERATE_UNTIL (pending == 0, TIMEOUT_MS);
+      if (canceller != NULL)
+        g_thread_join (canceller);
 
       /* The logger records exactly when, of the calls that ran, the last
        * record came after the last stop. */
