@@ -325,6 +325,58 @@ plog_op_new_configure (GBytes     *key,
 }
 
 /**
+ * plog_op_new_with_pairs:
+ * @key: (nullable): the key
+ * @sub_key: (nullable): the sub key
+ * @value: (nullable): the value
+ * @timestamp: a timestamp
+ * @put: whether the op sets a value
+ * @clear: whether the op clears
+ * @pairs: (nullable) (array zero-terminated=1): the configuration as names
+ *   and values in turn (a name, its value, the next name, and so on),
+ *   copied; `NULL` for none
+ *
+ * Creates an op as [ctor@Plog.Op.new] does, with the configuration given
+ * as an array of strings instead of a `GHashTable`. An empty array is an
+ * empty configuration, which removes the one it replaces. A name given
+ * twice keeps its last value. @pairs must hold an even number of valid
+ * UTF-8 strings.
+ *
+ * This is for language bindings: PyGObject 3.42 and GJS 1.74 leak on
+ * every call that turns a dictionary into a `GHashTable` (PyGObject keeps
+ * a reference to each string), and not when they turn a list into an
+ * array of strings. The Python overrides build every op with a
+ * configuration through this function; in JavaScript, pass
+ * `['name', 'value', …]`.
+ *
+ * Returns: (transfer full): a new `PlogOp`
+ *
+ * Since: 1.0
+ */
+PlogOp *
+plog_op_new_with_pairs (GBytes             *key,
+                        GBytes             *sub_key,
+                        GBytes             *value,
+                        gint64              timestamp,
+                        gboolean            put,
+                        gboolean            clear,
+                        const char * const *pairs)
+{
+  g_autoptr(GHashTable) configuration = NULL;
+
+  if (pairs != NULL)
+    {
+      g_return_val_if_fail (g_strv_length ((char **) pairs) % 2 == 0, NULL);
+
+      /* The strings stay in @pairs: plog_op_new() copies them. */
+      configuration = g_hash_table_new (g_str_hash, g_str_equal);
+      for (gsize i = 0; pairs[i] != NULL; i += 2)
+        g_hash_table_insert (configuration, (gpointer) pairs[i], (gpointer) pairs[i + 1]);
+    }
+  return plog_op_new (key, sub_key, value, timestamp, put, clear, configuration);
+}
+
+/**
  * plog_op_ref:
  * @self: a `PlogOp`
  *

@@ -89,6 +89,14 @@ PlogOp      *plog_op_new_configure         (GBytes      *key,
                                             GHashTable  *configuration,
                                             gint64       timestamp);
 PLOG_AVAILABLE_IN_ALL
+PlogOp      *plog_op_new_with_pairs        (GBytes      *key,
+                                            GBytes      *sub_key,
+                                            GBytes      *value,
+                                            gint64       timestamp,
+                                            gboolean     put,
+                                            gboolean     clear,
+                                            const char * const *pairs);
+PLOG_AVAILABLE_IN_ALL
 PlogOp      *plog_op_ref                   (PlogOp      *self);
 PLOG_AVAILABLE_IN_ALL
 void         plog_op_unref                 (PlogOp      *self);

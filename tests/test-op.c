@@ -212,6 +212,41 @@ test_new_configure (void)
   assert_op (empty_config, "key", NULL, NULL, 7, FALSE, FALSE, empty, PLOG_OP_KIND_CONFIGURE);
 }
 
+/* plog_op_new_with_pairs: the same op as plog_op_new() with the table
+ * the pairs make; none for NULL, an empty one for an empty array, the
+ * last value of a name given twice. An odd number of strings is a
+ * programmer's error. */
+static void
+test_new_with_pairs (void)
+{
+  g_autoptr(GBytes) key = plog_test_bytes ("key");
+  g_autoptr(GBytes) value = plog_test_bytes ("value");
+  g_autoptr(GHashTable) config = make_config ("a", "1", "b", "", NULL);
+  g_autoptr(GHashTable) empty = make_empty_config ();
+  const char * const pairs[] = { "a", "0", "b", "", "a", "1", NULL };
+  const char * const no_pairs[] = { NULL };
+  const char * const odd[] = { "a", "1", "b", NULL };
+  g_autoptr(PlogOp) with = plog_op_new_with_pairs (key, NULL, NULL, 5, FALSE, FALSE, pairs);
+  g_autoptr(PlogOp) expected = plog_op_new_configure (key, config, 5);
+  g_autoptr(PlogOp) with_empty = plog_op_new_with_pairs (NULL, NULL, NULL, 6, FALSE, FALSE, no_pairs);
+  g_autoptr(PlogOp) without = plog_op_new_with_pairs (key, NULL, value, 7, TRUE, FALSE, NULL);
+
+  assert_op (with, "key", NULL, NULL, 5, FALSE, FALSE, config, PLOG_OP_KIND_CONFIGURE);
+  g_assert_true (plog_op_equal (with, expected));
+  assert_op (with_empty, NULL, NULL, NULL, 6, FALSE, FALSE, empty, PLOG_OP_KIND_CONFIGURE);
+  assert_op (without, "key", NULL, "value", 7, TRUE, FALSE, NULL, PLOG_OP_KIND_PUT);
+
+  if (g_test_undefined ())
+    {
+      PlogOp *bad;
+
+      g_test_expect_message ("Plog", G_LOG_LEVEL_CRITICAL, "*% 2 == 0*");
+      bad = plog_op_new_with_pairs (key, NULL, NULL, 8, FALSE, FALSE, odd);
+      g_test_assert_expected_messages ();
+      g_assert_null (bad);
+    }
+}
+
 /* plog_op_new with every combination of its fields: the getters return
  * what was given and the kind follows the precedence
  * configuration > put > sub key > clear > delete. */
@@ -852,6 +887,7 @@ main (int   argc,
   g_test_add_func ("/op/new/sub-delete", test_new_sub_delete);
   g_test_add_func ("/op/new/clear", test_new_clear);
   g_test_add_func ("/op/new/configure", test_new_configure);
+  g_test_add_func ("/op/new/with-pairs", test_new_with_pairs);
   g_test_add_func ("/op/new/combinations", test_new_combinations);
   g_test_add_func ("/op/new/binary", test_binary);
   g_test_add_func ("/op/new/bytes-kept", test_bytes_kept);

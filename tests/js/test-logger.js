@@ -310,6 +310,21 @@ function everyKind() {
 
 // The tests
 
+// new_with_pairs: a configuration as a plain array of names and values,
+// which GJS turns into strings without the leak of a GHashTable.
+function testOpWithPairs() {
+    const op = Plog.Op.new_with_pairs(bytes('key'), null, null, 3, false, false,
+        ['codec', 'zstd', 'level', '3']);
+    assertEqual(op.get_kind(), Plog.OpKind.CONFIGURE, 'kind');
+    assertEqual(op.get_configuration(), {codec: 'zstd', level: '3'}, 'configuration');
+    assert(op.equal(Plog.Op.new_configure(bytes('key'), {codec: 'zstd', level: '3'}, 3)),
+        'the op new_configure() makes');
+    const empty = Plog.Op.new_with_pairs(null, null, null, 4, false, false, []);
+    assertEqual(empty.get_configuration(), {}, 'an empty configuration');
+    const none = Plog.Op.new_with_pairs(bytes('k'), null, bytes('v'), 5, true, false, null);
+    assertEqual(none.get_kind(), Plog.OpKind.PUT, 'no configuration');
+}
+
 function testOpAccessors() {
     // Uint8Array in, where the C function takes a GBytes.
     const op = Plog.Op.new_sub_put(bytes('key'), bytes('sub'), bytes('value'), -42);
@@ -824,6 +839,7 @@ function testLargeCursorReplay() {
 
 const tests = [
     ['Op constructors and accessors, Uint8Array in and out', testOpAccessors],
+    ['Op.new_with_pairs', testOpWithPairs],
     ['round trip of every op kind: callback, signal, cursor', testRoundTrip],
     ['properties, notify, clear', testProperties],
     ['automatic compactions with a small max-size', testAutomaticCompaction],

@@ -209,6 +209,27 @@ class OpTests(unittest.TestCase):
         self.assertNotEqual(Plog.Op.new_configure(None, {}, 0),
                             Plog.Op.new_clear(None, 0))
 
+    def test_configuration_keeps_no_reference(self):
+        # PyGObject 3.42 keeps a reference to every str of a dict that it
+        # turns into a GHashTable; the overrides pass a list instead.
+        name, value = ''.join(['na', 'me']), ''.join(['val', 'ue'])
+        config = {name: value}
+        before = sys.getrefcount(name), sys.getrefcount(value)
+        for i in range(100):
+            Plog.Op.new_configure(b'k', {name: value}, i)
+            Plog.Op.new(b'k', None, None, i, False, False, config)
+            Plog.Op(key=b'k', timestamp=i, configuration=config)
+        self.assertEqual((sys.getrefcount(name), sys.getrefcount(value)),
+                         before)
+        # The typelib's function, for any language.
+        op = Plog.Op.new_with_pairs(b'k', None, None, 3, False, False,
+                                    ['a', '1', 'b', ''])
+        self.assertEqual(op, Plog.Op.new_configure(b'k', {'a': '1', 'b': ''}, 3))
+        with self.assertRaises(ValueError):
+            Plog.Op.new_with_pairs(b'k', pairs=['a'])
+        with self.assertRaises(TypeError):
+            Plog.Op.new_with_pairs(b'k', pairs=['a', 1])
+
     def test_equality_hash_repr(self):
         a = Plog.Op.new_put(b'k', b'v', 1)
         b = Plog.Op(key=b'k', value=b'v', timestamp=1, put=True)

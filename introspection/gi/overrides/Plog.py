@@ -61,7 +61,11 @@ def _bytes_arg(name, data, nullable=True):
 
 
 def _configuration_arg(configuration, nullable=True):
-    """Checks a configuration: a mapping of str to str, or None."""
+    """Checks a configuration, a mapping of str to str, or None, and turns
+    it into the list of names and values in turn that
+    Plog.Op.new_with_pairs() takes: PyGObject 3.42 keeps a reference to
+    every str of a dict that it turns into a GHashTable, and none of a
+    list that it turns into an array of strings."""
     if configuration is None:
         if not nullable:
             raise TypeError('configuration must be a dict, not None')
@@ -78,17 +82,16 @@ def _configuration_arg(configuration, nullable=True):
         if '\0' in k or '\0' in v:
             raise ValueError('configuration keys and values cannot '
                              'contain NUL characters')
-    return dict(items)
+    return [s for item in items for s in item]
 
 
 # The constructors of the typelib, before the override replaces them.
-_op_new = Plog.Op.new
 _op_new_put = Plog.Op.new_put
 _op_new_sub_put = Plog.Op.new_sub_put
 _op_new_delete = Plog.Op.new_delete
 _op_new_sub_delete = Plog.Op.new_sub_delete
 _op_new_clear = Plog.Op.new_clear
-_op_new_configure = Plog.Op.new_configure
+_op_new_with_pairs = Plog.Op.new_with_pairs
 
 
 class Op(Plog.Op):
@@ -113,11 +116,27 @@ class Op(Plog.Op):
     def new(cls, key=None, sub_key=None, value=None, timestamp=0,
             put=False, clear=False, configuration=None):
         """Creates an op from all its fields."""
-        return _op_new(_bytes_arg('key', key),
-                       _bytes_arg('sub_key', sub_key),
-                       _bytes_arg('value', value),
-                       timestamp, put, clear,
-                       _configuration_arg(configuration))
+        return _op_new_with_pairs(_bytes_arg('key', key),
+                                  _bytes_arg('sub_key', sub_key),
+                                  _bytes_arg('value', value),
+                                  timestamp, put, clear,
+                                  _configuration_arg(configuration))
+
+    @classmethod
+    def new_with_pairs(cls, key=None, sub_key=None, value=None, timestamp=0,
+                       put=False, clear=False, pairs=None):
+        """Creates an op as new() does, with the configuration given as a
+        list of names and values in turn, or None; new() and
+        new_configure() take a dict and pass it this way."""
+        if pairs is not None:
+            pairs = list(pairs)
+            if len(pairs) % 2 != 0:
+                raise ValueError('pairs must hold names and values in turn')
+            _configuration_arg(dict(zip(pairs[::2], pairs[1::2])))
+        return _op_new_with_pairs(_bytes_arg('key', key),
+                                  _bytes_arg('sub_key', sub_key),
+                                  _bytes_arg('value', value),
+                                  timestamp, put, clear, pairs)
 
     @classmethod
     def new_put(cls, key, value, timestamp=0):
@@ -153,9 +172,9 @@ class Op(Plog.Op):
     def new_configure(cls, key, configuration, timestamp=0):
         """Creates an op that replaces the configuration of key, or the
         global one when key is None; an empty dict removes it."""
-        return _op_new_configure(_bytes_arg('key', key),
-                                 _configuration_arg(configuration, False),
-                                 timestamp)
+        return _op_new_with_pairs(_bytes_arg('key', key), None, None,
+                                  timestamp, False, False,
+                                  _configuration_arg(configuration, False))
 
     @property
     def key(self):
