@@ -159,7 +159,10 @@ _plog_op_new_inline (const guint8 *key,
  *   copied; its keys and values must be UTF-8
  *
  * Creates an op from all its fields, as the Go original's `Op` literal.
- * The other constructors are shorthands for the common kinds.
+ * The other constructors are shorthands for the common kinds. From a
+ * language binding, [ctor@Plog.Op.new_with_pairs] takes the
+ * configuration without the leak of turning a dictionary into a
+ * `GHashTable`.
  *
  * Returns: (transfer full): a new `PlogOp`
  *
@@ -307,7 +310,8 @@ plog_op_new_clear (GBytes *key,
  *   empty table removes the configuration
  * @timestamp: a timestamp
  *
- * Creates an op that replaces a configuration.
+ * Creates an op that replaces a configuration. From a language binding,
+ * see [ctor@Plog.Op.new_with_pairs].
  *
  * Returns: (transfer full): a new `PlogOp` of kind
  *   [enum@Plog.OpKind.CONFIGURE]
