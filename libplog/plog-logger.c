@@ -283,20 +283,18 @@ plog_logger_initable_iface_init (GInitableIface *iface)
   iface->init = plog_logger_initable_init;
 }
 
-/* The asynchronous forms of record, stop, clear and flush (see
- * lifecycle_async()). */
-typedef enum
-{
-  LIFECYCLE_RECORD,
-  LIFECYCLE_STOP,
-  LIFECYCLE_CLEAR,
-  LIFECYCLE_FLUSH,
-} LifecycleCall;
+/* What record, stop, clear and flush do in their turn, without the
+ * notification of :recording, which their caller emits in its own
+ * context; @changed says whether the call changed :recording. */
+typedef gboolean (*LifecycleFunc) (PlogLogger  *self,
+                                   gboolean    *changed,
+                                   GError     **error);
 
+/* An asynchronous call (see lifecycle_async()). */
 typedef struct
 {
   PlogLogger    *logger;        /* (unowned): the caller's task holds it */
-  LifecycleCall  call;
+  LifecycleFunc  func;
   guint64        ticket;
   gboolean       changed;       /* set on the worker, read after it returned */
   gboolean       queued;        /* under turn_lock: in waiting_tasks, or started */
@@ -395,6 +393,24 @@ turn_end (PlogLogger *self)
   turn_start_task_locked (self);
   g_cond_broadcast (&self->turn_cond);
   g_mutex_unlock (&self->turn_lock);
+}
+
+/* A synchronous call: @func in the caller's turn, then the notification
+ * of :recording in the caller's thread. */
+static gboolean
+call_in_turn (PlogLogger     *self,
+              LifecycleFunc   func,
+              GError        **error)
+{
+  gboolean changed;
+  gboolean ok;
+
+  turn_begin (self);
+  ok = func (self, &changed, error);
+  turn_end (self);
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
+  return ok;
 }
 
 /* Closes the logger, once: first the compactor's thread, after the
@@ -938,9 +954,7 @@ repair_torn_tail (PlogLogger  *self,
   return plog_segment_close (fd, path, error);
 }
 
-/* plog_logger_record() in the caller's turn, without the notification,
- * which the caller emits in its own context. Sets @started when it
- * started recording. */
+/* plog_logger_record(), a LifecycleFunc. */
 static gboolean
 record_internal (PlogLogger  *self,
                  gboolean    *started,
@@ -1009,20 +1023,10 @@ gboolean
 plog_logger_record (PlogLogger  *self,
                     GError     **error)
 {
-  gboolean started;
-  gboolean ok;
-
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  turn_begin (self);
-  ok = record_internal (self, &started, error);
-  turn_end (self);
-  if (!ok)
-    return FALSE;
-  if (started)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
-  return TRUE;
+  return call_in_turn (self, record_internal, error);
 }
 
 /**
@@ -1146,9 +1150,8 @@ plog_logger_flush (PlogLogger  *self,
   return plog_writer_flush (self->writer, error);
 }
 
-/* plog_logger_stop() in the caller's turn, without the notification,
- * which the caller emits in its own context. Sets @stopped when it
- * stopped recording, which a failed stop may have done too. */
+/* plog_logger_stop(), a LifecycleFunc. A failed stop may have stopped
+ * recording too. */
 static gboolean
 stop_internal (PlogLogger  *self,
                gboolean    *stopped,
@@ -1199,23 +1202,14 @@ gboolean
 plog_logger_stop (PlogLogger  *self,
                   GError     **error)
 {
-  gboolean stopped;
-  gboolean ok;
-
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  turn_begin (self);
-  ok = stop_internal (self, &stopped, error);
-  turn_end (self);
-  if (stopped)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
-  return ok;
+  return call_in_turn (self, stop_internal, error);
 }
 
-/* plog_logger_clear() in the caller's turn, without the notification,
- * which the caller emits in its own context. Sets @stopped when the clear
- * stopped the logger. */
+/* plog_logger_clear(), a LifecycleFunc: it stops recording when it can
+ * neither start a fresh log nor take its empty snapshot back. */
 static gboolean
 clear_internal (PlogLogger  *self,
                 gboolean    *stopped,
@@ -1231,6 +1225,16 @@ clear_internal (PlogLogger  *self,
   if (*stopped)
     g_atomic_int_set (&self->recording, FALSE);
   return ok;
+}
+
+/* plog_logger_flush(), a LifecycleFunc for flush_async(). */
+static gboolean
+flush_internal (PlogLogger  *self,
+                gboolean    *changed,
+                GError     **error)
+{
+  *changed = FALSE;
+  return plog_logger_flush (self, error);
 }
 
 /* The asynchronous forms of record, stop, clear and flush. The call takes
@@ -1253,32 +1257,12 @@ lifecycle_thread (GTask        *task,
   LifecycleData *data = task_data;
   PlogLogger *self = data->logger;
   GError *error = NULL;
-  gboolean ok = FALSE;
+  gboolean ok;
 
   /* Its turn has come (see turn_queue_task()). Cancelled before it
    * came, it changes nothing; once begun, it runs to its end. */
-  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
-    ok = FALSE;
-  else
-    {
-      switch (data->call)
-        {
-        case LIFECYCLE_RECORD:
-          ok = record_internal (self, &data->changed, &error);
-          break;
-        case LIFECYCLE_STOP:
-          ok = stop_internal (self, &data->changed, &error);
-          break;
-        case LIFECYCLE_CLEAR:
-          ok = clear_internal (self, &data->changed, &error);
-          break;
-        case LIFECYCLE_FLUSH:
-          ok = plog_logger_flush (self, &error);
-          break;
-        default:
-          g_assert_not_reached ();
-        }
-    }
+  ok = !g_cancellable_set_error_if_cancelled (cancellable, &error) &&
+       data->func (self, &data->changed, &error);
   /* The turn passes before the caller hears of the result, so that its
    * callback may make a synchronous call. */
   turn_end (self);
@@ -1364,7 +1348,7 @@ lifecycle_done (GObject      *source_object,
 
 static void
 lifecycle_async (PlogLogger          *self,
-                 LifecycleCall        call,
+                 LifecycleFunc        func,
                  gpointer             source_tag,
                  GCancellable        *cancellable,
                  GAsyncReadyCallback  callback,
@@ -1382,7 +1366,7 @@ lifecycle_async (PlogLogger          *self,
 
   data = g_new0 (LifecycleData, 1);
   data->logger = self;
-  data->call = call;
+  data->func = func;
   inner = g_task_new (NULL, cancellable, lifecycle_done, g_object_ref (task));
   g_task_set_source_tag (inner, source_tag);
   g_task_set_check_cancellable (inner, FALSE);
@@ -1436,7 +1420,7 @@ plog_logger_record_async (PlogLogger          *self,
   g_return_if_fail (PLOG_IS_LOGGER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  lifecycle_async (self, LIFECYCLE_RECORD, plog_logger_record_async,
+  lifecycle_async (self, record_internal, plog_logger_record_async,
                    cancellable, callback, user_data);
 }
 
@@ -1504,7 +1488,7 @@ plog_logger_stop_async (PlogLogger          *self,
   g_return_if_fail (PLOG_IS_LOGGER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  lifecycle_async (self, LIFECYCLE_STOP, plog_logger_stop_async,
+  lifecycle_async (self, stop_internal, plog_logger_stop_async,
                    cancellable, callback, user_data);
 }
 
@@ -1563,7 +1547,7 @@ plog_logger_flush_async (PlogLogger          *self,
   g_return_if_fail (PLOG_IS_LOGGER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  lifecycle_async (self, LIFECYCLE_FLUSH, plog_logger_flush_async,
+  lifecycle_async (self, flush_internal, plog_logger_flush_async,
                    cancellable, callback, user_data);
 }
 
@@ -1623,7 +1607,7 @@ plog_logger_clear_async (PlogLogger          *self,
   g_return_if_fail (PLOG_IS_LOGGER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  lifecycle_async (self, LIFECYCLE_CLEAR, plog_logger_clear_async,
+  lifecycle_async (self, clear_internal, plog_logger_clear_async,
                    cancellable, callback, user_data);
 }
 
@@ -1726,18 +1710,10 @@ gboolean
 plog_logger_clear (PlogLogger  *self,
                    GError     **error)
 {
-  gboolean stopped;
-  gboolean ok;
-
   g_return_val_if_fail (PLOG_IS_LOGGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  turn_begin (self);
-  ok = clear_internal (self, &stopped, error);
-  turn_end (self);
-  if (stopped)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
-  return ok;
+  return call_in_turn (self, clear_internal, error);
 }
 
 /**
