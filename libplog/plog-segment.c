@@ -450,38 +450,26 @@ reader_fill (PlogSegmentReader  *reader,
 }
 
 /* Whether any good record starts after @offset in the file: what tells a
- * torn tail (nothing good after the damage) from corruption. */
+ * torn tail (nothing good after the damage) from corruption. Under
+ * map_lock. */
 static gboolean
-good_record_after (PlogSegmentReader  *reader,
-                   gint64              offset,
-                   GError            **error)
+good_record_after_locked (PlogSegmentReader  *reader,
+                          gint64              offset,
+                          GError            **error)
 {
   struct stat st;
   const guint8 *map;
   gint64 size;
   gboolean found = FALSE;
 
-  /* Held from the size to the unmapping: a record() that cuts this
-   * file's torn tail meanwhile (the caller's replay may run on a worker
-   * thread) waits, and a later search sees the file's new size. */
-  g_rw_lock_reader_lock (&map_lock);
   if (fstat (reader->fd, &st) != 0)
-    {
-      g_rw_lock_reader_unlock (&map_lock);
-      return plog_set_io_error (error, errno, "stat", reader->path);
-    }
+    return plog_set_io_error (error, errno, "stat", reader->path);
   size = reader->limit >= 0 ? MIN (reader->limit, st.st_size) : st.st_size;
   if (size <= offset + 1 + PLOG_RECORD_HEADER_SIZE)
-    {
-      g_rw_lock_reader_unlock (&map_lock);
-      return FALSE;
-    }
+    return FALSE;
   map = mmap (NULL, size, PROT_READ, MAP_PRIVATE, reader->fd, 0);
   if (map == MAP_FAILED)
-    {
-      g_rw_lock_reader_unlock (&map_lock);
-      return plog_set_io_error (error, errno, "map", reader->path);
-    }
+    return plog_set_io_error (error, errno, "map", reader->path);
   for (gint64 i = offset + 1; i + PLOG_RECORD_HEADER_SIZE < size && !found; i++)
     {
       gsize record_size;
@@ -489,6 +477,21 @@ good_record_after (PlogSegmentReader  *reader,
       found = plog_record_check (map + i, size - i, &record_size, NULL) == PLOG_RECORD_OK;
     }
   munmap ((void *) map, size);
+  return found;
+}
+
+static gboolean
+good_record_after (PlogSegmentReader  *reader,
+                   gint64              offset,
+                   GError            **error)
+{
+  gboolean found;
+
+  /* Held from the size to the unmapping: a record() that cuts this
+   * file's torn tail meanwhile (the caller's replay may run on a worker
+   * thread) waits, and a later search sees the file's new size. */
+  g_rw_lock_reader_lock (&map_lock);
+  found = good_record_after_locked (reader, offset, error);
   g_rw_lock_reader_unlock (&map_lock);
   return found;
 }
