@@ -171,8 +171,6 @@ typedef struct
   double fdatasync_rate;
   double replay_callback_rate;
   double replay_signal_rate;
-  gint64 record_usec;
-  guint64 record_bytes;
   CompactResult compact;
   gboolean compared;
   double sqlite_off_rate;
@@ -1424,19 +1422,20 @@ phase_replay (Bench   *bench,
   /* What record_async() spares a main loop: record() reads and checks
    * every file first (here still in the page cache from the replays). */
   {
-    gint64 start;
+    guint64 record_bytes;
+    gint64 start, record_usec;
 
-    if (!dir_usage (dir, &r->record_bytes, NULL, error))
+    if (!dir_usage (dir, &record_bytes, NULL, error))
       return FALSE;
     start = g_get_monotonic_time ();
     if (!plog_logger_record (logger, error))
       return FALSE;
-    r->record_usec = g_get_monotonic_time () - start;
+    record_usec = g_get_monotonic_time () - start;
     if (!plog_logger_stop (logger, error))
       return FALSE;
     print_figure ("record, checking every file", "%.1f ms for %.1f MiB (%.0f MiB/s)",
-                  r->record_usec / 1000.0, (double) r->record_bytes / MIB,
-                  per_second (r->record_bytes, r->record_usec) / MIB);
+                  record_usec / 1000.0, (double) record_bytes / MIB,
+                  per_second (record_bytes, record_usec) / MIB);
   }
   return TRUE;
 }
