@@ -144,3 +144,13 @@ plog_test_tick_cb (gpointer data)
 {
   return G_SOURCE_CONTINUE;
 }
+
+void
+plog_test_store_result_cb (GObject      *source,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}

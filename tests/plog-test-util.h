@@ -43,6 +43,12 @@ guint      plog_test_count_data_files (const char *dir);
 int        plog_test_compare_strings (gconstpointer a,
                                       gconstpointer b);
 
+/* A GAsyncReadyCallback that stores a reference to its result in
+ * *@user_data, a GAsyncResult pointer. */
+void       plog_test_store_result_cb (GObject      *source,
+                                      GAsyncResult *result,
+                                      gpointer      user_data);
+
 /* Runs every pending source of the default main context. */
 void       plog_test_drain_main_context (void);
 gboolean   plog_test_tick_cb       (gpointer    data);

@@ -409,16 +409,6 @@ replay_fails (PlogLogger  *logger,
   return ops;
 }
 
-static void
-play_async_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
 /* The same through play_async(), with ::replayed. */
 static GPtrArray *
 replay_async_fails (PlogLogger  *logger,
@@ -428,7 +418,7 @@ replay_async_fails (PlogLogger  *logger,
   g_autoptr(GAsyncResult) result = NULL;
   gulong handler = g_signal_connect (logger, "replayed", G_CALLBACK (plog_test_collect_replayed), ops);
 
-  plog_logger_play_async (logger, NULL, play_async_cb, &result);
+  plog_logger_play_async (logger, NULL, plog_test_store_result_cb, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_signal_handler_disconnect (logger, handler);

@@ -3389,6 +3389,51 @@ lifecycle_reset (Lifecycle *lc)
   g_clear_error (&lc->error);
 }
 
+/* Starts the asynchronous call named by @call: r(ecord), s(top), c(lear)
+ * or f(lush). */
+static void
+lifecycle_start (PlogLogger          *logger,
+                 char                 call,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  switch (call)
+    {
+    case 'r':
+      plog_logger_record_async (logger, cancellable, callback, user_data);
+      break;
+    case 's':
+      plog_logger_stop_async (logger, cancellable, callback, user_data);
+      break;
+    case 'c':
+      plog_logger_clear_async (logger, cancellable, callback, user_data);
+      break;
+    case 'f':
+      plog_logger_flush_async (logger, cancellable, callback, user_data);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* The _finish of whichever asynchronous call @result is of. */
+static gboolean
+lifecycle_finish (PlogLogger    *logger,
+                  GAsyncResult  *result,
+                  GError       **error)
+{
+  if (g_async_result_is_tagged (result, plog_logger_record_async))
+    return plog_logger_record_finish (logger, result, error);
+  if (g_async_result_is_tagged (result, plog_logger_stop_async))
+    return plog_logger_stop_finish (logger, result, error);
+  if (g_async_result_is_tagged (result, plog_logger_clear_async))
+    return plog_logger_clear_finish (logger, result, error);
+  if (g_async_result_is_tagged (result, plog_logger_flush_async))
+    return plog_logger_flush_finish (logger, result, error);
+  g_assert_not_reached ();
+}
+
 static void
 lifecycle_done_cb (GObject      *source,
                    GAsyncResult *result,
@@ -3404,16 +3449,7 @@ lifecycle_done_cb (GObject      *source,
   lc->notified_at_callback = lc->notified;
   lc->recording_at_callback = plog_logger_get_recording (logger);
 
-  if (g_async_result_is_tagged (result, plog_logger_record_async))
-    lc->ok = plog_logger_record_finish (logger, result, &lc->error);
-  else if (g_async_result_is_tagged (result, plog_logger_stop_async))
-    lc->ok = plog_logger_stop_finish (logger, result, &lc->error);
-  else if (g_async_result_is_tagged (result, plog_logger_flush_async))
-    lc->ok = plog_logger_flush_finish (logger, result, &lc->error);
-  else if (g_async_result_is_tagged (result, plog_logger_clear_async))
-    lc->ok = plog_logger_clear_finish (logger, result, &lc->error);
-  else
-    g_assert_not_reached ();
+  lc->ok = lifecycle_finish (logger, result, &lc->error);
   lc->done = TRUE;
 }
 
@@ -3586,6 +3622,65 @@ test_record_async_cancelled (Fixture       *f,
   stop (f->logger);
 }
 
+/* The errors of the asynchronous forms: those of the synchronous calls
+ * on a closed logger (record and clear fail, stop and flush do nothing),
+ * and programmer errors: no logger, or a result of another call. */
+static void
+test_lifecycle_errors (Fixture       *f,
+                       gconstpointer  data)
+{
+  Lifecycle lc = { f->logger, g_thread_self (), 0, };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (plog_logger_close (f->logger, &error));
+  g_assert_no_error (error);
+  for (const char *call = "rcsf"; *call != '\0'; call++)
+    {
+      lifecycle_reset (&lc);
+      lifecycle_start (f->logger, *call, NULL, lifecycle_done_cb, &lc);
+      lifecycle_wait (&lc, NULL);
+      if (*call == 'r' || *call == 'c')
+        {
+          g_assert_error (lc.error, PLOG_ERROR, PLOG_ERROR_FAILED);
+          g_assert_nonnull (strstr (lc.error->message, f->path));
+          g_assert_false (lc.ok);
+        }
+      else
+        {
+          g_assert_no_error (lc.error);
+          g_assert_true (lc.ok);
+        }
+    }
+  lifecycle_reset (&lc);
+  g_clear_error (&lc.error);
+
+  if (g_test_undefined ())
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+
+      for (const char *call = "rscf"; *call != '\0'; call++)
+        {
+          g_test_expect_message ("Plog", G_LOG_LEVEL_CRITICAL, "*PLOG_IS_LOGGER*");
+          lifecycle_start (NULL, *call, NULL, NULL, NULL);
+          g_test_assert_expected_messages ();
+        }
+
+      /* a flush's result given to the other _finish functions */
+      plog_logger_flush_async (f->logger, NULL, plog_test_store_result_cb, &result);
+      ITERATE_UNTIL (result != NULL, TIMEOUT_MS);
+      g_test_expect_message ("Plog", G_LOG_LEVEL_CRITICAL, "*is_tagged*");
+      g_assert_false (plog_logger_record_finish (f->logger, result, NULL));
+      g_test_assert_expected_messages ();
+      g_test_expect_message ("Plog", G_LOG_LEVEL_CRITICAL, "*is_tagged*");
+      g_assert_false (plog_logger_stop_finish (f->logger, result, NULL));
+      g_test_assert_expected_messages ();
+      g_test_expect_message ("Plog", G_LOG_LEVEL_CRITICAL, "*is_tagged*");
+      g_assert_false (plog_logger_clear_finish (f->logger, result, NULL));
+      g_test_assert_expected_messages ();
+      g_assert_true (plog_logger_flush_finish (f->logger, result, NULL));
+    }
+}
+
 /* stop_async returns to the main loop while a compaction still runs, and
  * completes once it landed; the main loop keeps running meanwhile. */
 static void
@@ -3634,18 +3729,9 @@ order_done_cb (GObject      *source,
                gpointer      user_data)
 {
   guint *pending = user_data;
-  PlogLogger *logger = PLOG_LOGGER (source);
   g_autoptr(GError) error = NULL;
-  gboolean ok;
+  gboolean ok = lifecycle_finish (PLOG_LOGGER (source), result, &error);
 
-  if (g_async_result_is_tagged (result, plog_logger_record_async))
-    ok = plog_logger_record_finish (logger, result, &error);
-  else if (g_async_result_is_tagged (result, plog_logger_stop_async))
-    ok = plog_logger_stop_finish (logger, result, &error);
-  else if (g_async_result_is_tagged (result, plog_logger_clear_async))
-    ok = plog_logger_clear_finish (logger, result, &error);
-  else
-    ok = plog_logger_flush_finish (logger, result, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
   (*pending)--;
@@ -3666,18 +3752,9 @@ order_call_done_cb (GObject      *source,
                     gpointer      user_data)
 {
   OrderCall *c = user_data;
-  PlogLogger *logger = PLOG_LOGGER (source);
   g_autoptr(GError) error = NULL;
-  gboolean ok;
+  gboolean ok = lifecycle_finish (PLOG_LOGGER (source), result, &error);
 
-  if (g_async_result_is_tagged (result, plog_logger_record_async))
-    ok = plog_logger_record_finish (logger, result, &error);
-  else if (g_async_result_is_tagged (result, plog_logger_stop_async))
-    ok = plog_logger_stop_finish (logger, result, &error);
-  else if (g_async_result_is_tagged (result, plog_logger_clear_async))
-    ok = plog_logger_clear_finish (logger, result, &error);
-  else
-    ok = plog_logger_flush_finish (logger, result, &error);
   if (!ok)
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_false (c->done);
@@ -3729,21 +3806,7 @@ test_lifecycle_order (Fixture       *f,
           c->done = c->ran = FALSE;
           c->pending = &pending;
           pending++;
-          switch (c->call)
-            {
-            case 'r':
-              plog_logger_record_async (f->logger, maybe, order_call_done_cb, c);
-              break;
-            case 's':
-              plog_logger_stop_async (f->logger, maybe, order_call_done_cb, c);
-              break;
-            case 'c':
-              plog_logger_clear_async (f->logger, maybe, order_call_done_cb, c);
-              break;
-            default:
-              plog_logger_flush_async (f->logger, maybe, order_call_done_cb, c);
-              break;
-            }
+          lifecycle_start (f->logger, c->call, maybe, order_call_done_cb, c);
           /* in this thread, or from another one at any moment */
           if (i == G_N_ELEMENTS (calls) / 2)
             {
@@ -3988,21 +4051,7 @@ turns_async (gpointer data)
   for (guint i = 0; i < 20; i++)
     {
       lifecycle_reset (&lc);
-      switch (i % 4)
-        {
-        case 0:
-          plog_logger_record_async (t->logger, NULL, lifecycle_done_cb, &lc);
-          break;
-        case 1:
-          plog_logger_flush_async (t->logger, NULL, lifecycle_done_cb, &lc);
-          break;
-        case 2:
-          plog_logger_clear_async (t->logger, NULL, lifecycle_done_cb, &lc);
-          break;
-        default:
-          plog_logger_stop_async (t->logger, NULL, lifecycle_done_cb, &lc);
-          break;
-        }
+      lifecycle_start (t->logger, "rfcs"[i % 4], NULL, lifecycle_done_cb, &lc);
       lifecycle_wait (&lc, context);
       g_assert_no_error (lc.error);
       g_assert_true (lc.ok);
@@ -4138,6 +4187,7 @@ main (int   argc,
   ADD ("/logger/stop-async/compaction", test_stop_async_compaction, TRUE);
   ADD ("/logger/stop-async/last-reference", test_stop_async_last_reference, FALSE);
   ADD ("/logger/clear-async", test_clear_async, TRUE);
+  ADD ("/logger/lifecycle/errors", test_lifecycle_errors, TRUE);
   ADD ("/logger/lifecycle/order", test_lifecycle_order, TRUE);
   ADD ("/logger/lifecycle/waits-outside-pool", test_lifecycle_waits_outside_pool, TRUE);
   ADD ("/logger/threads/lifecycle", test_threads_lifecycle, TRUE);
